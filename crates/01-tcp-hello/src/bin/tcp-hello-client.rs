@@ -1,0 +1,72 @@
+//! Lesson 1, the client: connect, say `hello!`, print the answer.
+//! (In the Python course: tcp_client.py.)
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::Parser;
+
+/// Lesson 1 (TCP hello), the client: connects to the server, sends
+/// `hello!`, prints the answer, and waits for the server to close.
+#[derive(Parser)]
+#[command(version)]
+struct Args {
+    /// The server's address.
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:8898",
+          value_parser = common::parse_addr)]
+    addr: SocketAddr,
+    /// What to say.
+    #[arg(long, default_value = "hello!")]
+    message: String,
+    /// How many seconds to wait for the server to answer.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    timeout: u64,
+}
+
+fn main() -> ExitCode {
+    common::run(1, talk)
+}
+
+// ANCHOR: talk
+fn talk(args: Args) -> anyhow::Result<()> {
+    // socket() + connect(): the kernel picks a free local port, sends SYN,
+    // and returns once the server's kernel has answered SYN-ACK and it has
+    // sent the final ACK: the three-way handshake.
+    let mut stream = TcpStream::connect(args.addr)
+        .with_context(|| format!("cannot connect to {}", args.addr))?;
+    println!("connected to {} from {}", args.addr, stream.local_addr()?);
+    // Never wait forever for a server that does not answer.
+    stream.set_read_timeout(Some(Duration::from_secs(args.timeout)))?;
+
+    // send(): the bytes of the message and nothing else; no newline.
+    stream
+        .write_all(args.message.as_bytes())
+        .context("cannot send")?;
+    println!("sent: {}", args.message);
+
+    // recv(1024): wait for the answer.
+    let mut buf = [0; common::BUFFER_SIZE];
+    let n = stream.read(&mut buf).context("no answer from the server")?;
+    if n == 0 {
+        bail!("the server closed the connection without answering");
+    }
+    println!("received {n} bytes: {}", common::show(&buf[..n]));
+
+    // Wait for the server to close its side (a read returns 0 bytes) before
+    // closing ours, so the server is the side that closes first.
+    loop {
+        let n = stream
+            .read(&mut buf)
+            .context("waiting for the server to close")?;
+        if n == 0 {
+            break;
+        }
+        println!("received {n} more bytes: {}", common::show(&buf[..n]));
+    }
+    println!("the server closed the connection");
+    Ok(())
+}
+// ANCHOR_END: talk

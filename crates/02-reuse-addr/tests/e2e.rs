@@ -1,0 +1,110 @@
+//! Lesson 2 end to end: the three cases of a restart on a port whose last
+//! connection waits in TIME_WAIT. Each test takes its port from a first run
+//! on port 0, so the tests run in parallel without clashing.
+
+use course::{Stage, bins};
+
+fn stage() -> Stage {
+    Stage::new(bins!["reuse-addr-server"])
+}
+
+#[test]
+fn the_demo_plays() -> anyhow::Result<()> {
+    // The demo borrows lesson 1's client, which Cargo builds for lesson 1's
+    // tests only; the server's own peer stands in for it in the tests below.
+    let client = std::path::Path::new(env!("CARGO_BIN_EXE_reuse-addr-server"))
+        .with_file_name("tcp-hello-client");
+    if !client.exists() {
+        anyhow::bail!(
+            "{} is missing: run `cargo build --workspace --bins` (make test does) first",
+            client.display()
+        );
+    }
+    course::play_demo(
+        env!("CARGO_MANIFEST_DIR"),
+        bins!["reuse-addr-server"].with("tcp-hello-client", client),
+    )
+}
+
+/// Runs the server once on port 0, serves one client so that the server
+/// closes first, and returns the port, now held by a connection in TIME_WAIT.
+fn first_run(stage: &mut Stage, reuse: bool) -> anyhow::Result<String> {
+    let mut words = vec!["reuse-addr-server".to_owned()];
+    if reuse {
+        words.push("--reuse-addr".to_owned());
+    }
+    let addr = stage.serve("first", &words)?.to_string();
+    // A client like lesson 1's: send, read the answer, wait for the
+    // server's FIN, and only then close.
+    stage.connect("client", &addr)?;
+    stage.send("client", "hello!")?;
+    stage.recv("client", "hi")?;
+    stage.closed("client")?;
+    stage.expect("first", "closed the connection first")?;
+    stage.exit("first", 0)?;
+    Ok(addr)
+}
+
+fn restart(stage: &mut Stage, addr: &str, reuse: bool) -> anyhow::Result<()> {
+    let mut words = vec![
+        "reuse-addr-server".to_owned(),
+        "--addr".to_owned(),
+        addr.to_owned(),
+    ];
+    if reuse {
+        words.push("--reuse-addr".to_owned());
+    }
+    stage.start("restart", &words)
+}
+
+#[test]
+fn without_the_option_the_restart_fails_with_a_hint() -> anyhow::Result<()> {
+    let mut stage = stage();
+    let addr = first_run(&mut stage, false)?;
+    restart(&mut stage, &addr, false)?;
+    stage.expect(
+        "restart",
+        &format!("error: cannot bind {addr} with SO_REUSEADDR off: Address already in use"),
+    )?;
+    stage.expect("restart", "hint: another socket holds this address")?;
+    stage.absent("restart", "listening on")?;
+    stage.exit("restart", 1)
+}
+
+#[test]
+fn with_the_option_on_both_runs_the_restart_binds() -> anyhow::Result<()> {
+    let mut stage = stage();
+    let addr = first_run(&mut stage, true)?;
+    let words: Vec<String> = ["reuse-addr-server", "--reuse-addr", "--addr", &addr]
+        .map(str::to_owned)
+        .to_vec();
+    let bound = stage.serve("restart", &words)?;
+    anyhow::ensure!(bound.to_string() == addr, "bound {bound}, not {addr}");
+    stage.expect("restart", "SO_REUSEADDR is on")?;
+    // And it serves: a new client gets its answer on the same port.
+    stage.connect("next", &addr)?;
+    stage.send("next", "again")?;
+    stage.recv("next", "hi")?;
+    stage.exit("restart", 0)
+}
+
+#[test]
+fn with_the_option_on_the_restart_only_it_still_fails() -> anyhow::Result<()> {
+    let mut stage = stage();
+    let addr = first_run(&mut stage, false)?;
+    restart(&mut stage, &addr, true)?;
+    stage.expect(
+        "restart",
+        &format!("error: cannot bind {addr} with SO_REUSEADDR on: Address already in use"),
+    )?;
+    stage.exit("restart", 1)
+}
+
+#[test]
+fn ctrl_c_stops_a_waiting_server_cleanly() -> anyhow::Result<()> {
+    let mut stage = stage();
+    stage.serve("server", &["reuse-addr-server".to_owned()])?;
+    stage.interrupt("server")?;
+    stage.expect("server", "server stopped (Ctrl-C)")?;
+    stage.exit("server", 0)
+}

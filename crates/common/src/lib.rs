@@ -1,0 +1,27 @@
+//! What every lesson of the course shares, so that a lesson's own code can stay
+//! as short and linear as the Python script it comes from.
+//!
+//! A lesson binary calls [`run`] from `main`, prints the ready line with
+//! [`announce`], reads what its user types with [`Typed`], shows what a peer
+//! sent with [`show`], and lets [`stop_on_ctrl_c`] end a server cleanly. The
+//! error hints (address in use, connection refused, ...) live in [`report`].
+
+pub mod args;
+pub mod colour;
+pub mod input;
+pub mod ready;
+pub mod report;
+pub mod show;
+pub mod signal;
+
+pub use args::{QuitWord, parse_addr};
+pub use colour::{Highlight, colour_enabled};
+pub use input::Typed;
+pub use ready::announce;
+pub use report::run;
+pub use show::{Shown, show};
+pub use signal::stop_on_ctrl_c;
+
+/// The size of the receive buffer every lesson uses, as the Python course's
+/// `recv(1024)` does.
+pub const BUFFER_SIZE: usize = 1024;

@@ -1,0 +1,105 @@
+//! How a lesson binary ends: `error: ...` on one line, a hint where one
+//! helps, and a non-zero exit status. Never a panic or a backtrace for
+//! anything a user or a peer can do.
+
+use std::io;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// The largest UDP payload over IPv4: 65,535 bytes of IP packet, less 20 of
+/// IP header and 8 of UDP header.
+pub const MAX_UDP_PAYLOAD: usize = 65_507;
+
+/// Runs a lesson's body with its parsed arguments.
+///
+/// `lesson` is the lesson's number, used in hints such as "start the server
+/// with `make server L=1`". Bad arguments end the process here with clap's
+/// own message and status 2; an error from `body` is printed by [`report`]
+/// and gives status 1.
+pub fn run<A: Parser>(lesson: u8, body: impl FnOnce(A) -> anyhow::Result<()>) -> ExitCode {
+    let args = A::parse();
+    match body(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            report(lesson, &err);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Prints `error: <what failed>: <why>` on stderr, and on the next line
+/// `hint: ...` when the cause is one a learner meets often.
+pub fn report(lesson: u8, err: &anyhow::Error) {
+    eprintln!("error: {err:#}");
+    if let Some(hint) = hint(lesson, err) {
+        eprintln!("hint: {hint}");
+    }
+}
+
+/// The hint for an error, found from the first I/O error in its chain.
+pub fn hint(lesson: u8, err: &anyhow::Error) -> Option<String> {
+    let io = err
+        .chain()
+        .find_map(|cause| cause.downcast_ref::<io::Error>())?;
+    let hint = match io.kind() {
+        io::ErrorKind::AddrInUse => "another socket holds this address: a server still \
+            running, or a connection in TIME_WAIT for about a minute after a server closed \
+            it; pick another port with --addr, or see lesson 2 (make run-lesson L=2) on \
+            SO_REUSEADDR"
+            .to_owned(),
+        io::ErrorKind::ConnectionRefused => format!(
+            "is the server running? Start it in another terminal with `make server L={lesson}`, \
+             and give both sides the same --addr"
+        ),
+        io::ErrorKind::AddrNotAvailable => {
+            "that IP address is not one of this machine's; use 127.0.0.1".to_owned()
+        }
+        io::ErrorKind::PermissionDenied => {
+            "ports below 1024 need administrator rights on Linux; pick a port above 1023".to_owned()
+        }
+        io::ErrorKind::ConnectionReset => {
+            "the peer closed the connection abruptly (a reset): it was killed, or closed \
+             with unread data"
+                .to_owned()
+        }
+        _ if io.raw_os_error() == Some(EMSGSIZE) => format!(
+            "a UDP datagram carries at most {MAX_UDP_PAYLOAD} bytes over IPv4; \
+             send a shorter message"
+        ),
+        _ => return None,
+    };
+    Some(hint)
+}
+
+/// "Message too long": the error `send` gives for a datagram larger than
+/// the protocol allows (Linux's value; the standard library has no kind for it).
+const EMSGSIZE: i32 = 90;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anyhow::Context;
+
+    fn failed(kind: io::ErrorKind) -> anyhow::Error {
+        Err::<(), _>(io::Error::from(kind))
+            .context("cannot do the thing")
+            .expect_err("an error")
+    }
+
+    #[test]
+    fn common_socket_errors_get_hints() {
+        let refused = hint(3, &failed(io::ErrorKind::ConnectionRefused)).expect("a hint");
+        assert!(refused.contains("make server L=3"), "{refused}");
+        let in_use = hint(1, &failed(io::ErrorKind::AddrInUse)).expect("a hint");
+        assert!(in_use.contains("lesson 2"), "{in_use}");
+        let too_big = anyhow::Error::new(io::Error::from_raw_os_error(EMSGSIZE));
+        assert!(hint(5, &too_big).expect("a hint").contains("65507"));
+    }
+
+    #[test]
+    fn other_errors_get_none() {
+        assert_eq!(hint(1, &failed(io::ErrorKind::Other)), None);
+        assert_eq!(hint(1, &anyhow::anyhow!("no io error here")), None);
+    }
+}

@@ -1,0 +1,97 @@
+//! Showing bytes that came from the network, safely.
+//!
+//! A peer can send anything: invalid UTF-8, an escape sequence that would
+//! recolour or clear the terminal, a bell, a carriage return that hides the
+//! start of a line. [`show`] turns any bytes into text that is safe to print,
+//! without allocating, so a server can show every message it receives.
+
+use std::fmt;
+
+/// Removes one trailing `\n` or `\r\n`, the line ending that `nc` and other
+/// line-based peers add to what their user typed.
+pub fn trim_line_ending(bytes: &[u8]) -> &[u8] {
+    let bytes = bytes.strip_suffix(b"\n").unwrap_or(bytes);
+    bytes.strip_suffix(b"\r").unwrap_or(bytes)
+}
+
+/// Bytes from a peer, ready to print: see [`show`].
+#[derive(Debug, Clone, Copy)]
+pub struct Shown<'a>(&'a [u8]);
+
+/// Wraps received bytes for display: they are read as UTF-8, each invalid
+/// sequence shows as U+FFFD (`�`), control characters show escaped (`\n`,
+/// `\r`, `\t`, `\x1b`, ...), and one trailing line ending is dropped.
+///
+/// ```
+/// assert_eq!(common::show(b"hi\n").to_string(), "hi");
+/// assert_eq!(common::show(b"\x1b[31mred").to_string(), "\\x1b[31mred");
+/// assert_eq!(common::show(b"ok\xff").to_string(), "ok\u{fffd}");
+/// ```
+pub fn show(bytes: &[u8]) -> Shown<'_> {
+    Shown(trim_line_ending(bytes))
+}
+
+impl fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for chunk in self.0.utf8_chunks() {
+            let text = chunk.valid();
+            let mut start = 0;
+            for (at, c) in text.char_indices() {
+                if c.is_control() {
+                    f.write_str(&text[start..at])?;
+                    write_escaped(f, c)?;
+                    start = at + c.len_utf8();
+                }
+            }
+            f.write_str(&text[start..])?;
+            if !chunk.invalid().is_empty() {
+                f.write_str("\u{fffd}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn write_escaped(f: &mut fmt::Formatter<'_>, c: char) -> fmt::Result {
+    match c {
+        '\n' => f.write_str("\\n"),
+        '\r' => f.write_str("\\r"),
+        '\t' => f.write_str("\\t"),
+        c if (c as u32) < 0x80 => write!(f, "\\x{:02x}", c as u32),
+        c => write!(f, "\\u{{{:x}}}", c as u32),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_passes_through() {
+        assert_eq!(show("你好, world".as_bytes()).to_string(), "你好, world");
+        assert_eq!(show(b"").to_string(), "");
+    }
+
+    #[test]
+    fn one_line_ending_is_trimmed() {
+        assert_eq!(show(b"bye\n").to_string(), "bye");
+        assert_eq!(show(b"bye\r\n").to_string(), "bye");
+        assert_eq!(show(b"two\n\n").to_string(), "two\\n");
+    }
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(
+            show(b"\x1b[2J\x07a\rb\tc\0").to_string(),
+            "\\x1b[2J\\x07a\\rb\\tc\\x00"
+        );
+        assert_eq!(show("\u{85}".as_bytes()).to_string(), "\\u{85}");
+    }
+
+    #[test]
+    fn invalid_utf8_becomes_replacement_characters() {
+        // "中" is e4 b8 ad: cut after two bytes, as a 1024-byte buffer may.
+        assert_eq!(show(b"ab\xe4\xb8").to_string(), "ab\u{fffd}");
+        assert_eq!(show(b"\xff\xfeok").to_string(), "\u{fffd}\u{fffd}ok");
+    }
+}

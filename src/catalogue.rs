@@ -1,0 +1,91 @@
+//! The lesson catalogue: the one list of the course's lessons.
+//!
+//! Adding a lesson means adding its crate under `crates/`, its page under
+//! `docs/src/lessons/`, and an entry here; `tests/course.rs` checks that the
+//! three agree, and the Makefile, the demo player and the lesson lists read
+//! this table rather than repeating it.
+
+/// One lesson of the course.
+#[derive(Debug, Clone, Copy)]
+pub struct Lesson {
+    /// Its place in the course, from 1.
+    pub number: u8,
+    /// The title used in the book, the README and `make lessons`.
+    pub title: &'static str,
+    /// One line on what the learner sees and learns.
+    pub summary: &'static str,
+    /// The crate's folder, relative to the workspace root.
+    pub dir: &'static str,
+    /// The Cargo package of the lesson's own binaries.
+    pub package: &'static str,
+    /// The server binary (`make server L=N`).
+    pub server: Bin,
+    /// The client binary (`make client L=N`).
+    pub client: Bin,
+    /// Arguments `make client` gives the client before the user's own, when
+    /// the user gives no `--addr` (a lesson that borrows another lesson's
+    /// client points it at its own server's port).
+    pub client_defaults: &'static [&'static str],
+    /// The server's default port on 127.0.0.1, as in the Python course where
+    /// no two lessons collide.
+    pub port: u16,
+    /// The transport the server listens on: "tcp" or "udp".
+    pub transport: &'static str,
+    /// The book page, relative to the workspace root.
+    pub page: &'static str,
+}
+
+/// A binary and the package that builds it.
+#[derive(Debug, Clone, Copy)]
+pub struct Bin {
+    /// The Cargo package.
+    pub package: &'static str,
+    /// The binary's name, unique across the workspace.
+    pub name: &'static str,
+}
+
+impl Lesson {
+    /// The demo scenario, relative to the workspace root.
+    pub fn demo(&self) -> String {
+        format!("{}/demo.scenario", self.dir)
+    }
+
+    /// Finds a lesson by number.
+    pub fn find(number: u8) -> Option<&'static Lesson> {
+        LESSONS.iter().find(|lesson| lesson.number == number)
+    }
+}
+
+const fn bin(package: &'static str, name: &'static str) -> Bin {
+    Bin { package, name }
+}
+
+/// Every lesson, in course order.
+pub const LESSONS: &[Lesson] = &[
+    Lesson {
+        number: 1,
+        title: "TCP hello",
+        summary: "a server accepts one client, reads hello!, answers hi and closes",
+        dir: "crates/01-tcp-hello",
+        package: "tcp-hello",
+        server: bin("tcp-hello", "tcp-hello-server"),
+        client: bin("tcp-hello", "tcp-hello-client"),
+        client_defaults: &[],
+        port: 8898,
+        transport: "tcp",
+        page: "docs/src/lessons/01-tcp-hello.md",
+    },
+    Lesson {
+        number: 2,
+        title: "Reuse the address",
+        summary: "TIME_WAIT keeps a port busy after a server closes; SO_REUSEADDR lets a restart bind",
+        dir: "crates/02-reuse-addr",
+        package: "reuse-addr",
+        server: bin("reuse-addr", "reuse-addr-server"),
+        client: bin("tcp-hello", "tcp-hello-client"),
+        client_defaults: &["--addr", "127.0.0.1:8899"],
+        port: 8899,
+        transport: "tcp",
+        page: "docs/src/lessons/02-reuse-addr.md",
+    },
+];

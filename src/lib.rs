@@ -1,0 +1,40 @@
+//! The machinery of the course, shared by the demo player and the tests.
+//!
+//! - [`catalogue`]: every lesson in one list (number, title, crate, binaries,
+//!   default port, demo scenario, book page); the Makefile, the demo player,
+//!   the course-wide checks and the lesson lists in the README and the book
+//!   all read it.
+//! - [`scenario`]: the expect-style script format: "start this server, type
+//!   this on that side, wait until that side prints this". One scenario file
+//!   is both a lesson's demo (`make run-lesson`) and one of its tests.
+//! - [`stage`]: runs the actors of a scenario (lesson binaries and raw socket
+//!   peers), reads their output with deadlines, and kills every process it
+//!   started when it is dropped, even when a test fails.
+//! - [`book`]: checks that the book's includes and table of contents resolve.
+
+pub mod book;
+pub mod catalogue;
+pub mod scenario;
+pub mod stage;
+
+pub use catalogue::{LESSONS, Lesson};
+pub use scenario::Scenario;
+pub use stage::{Bins, Stage};
+
+/// The binaries of the calling crate, for a test: `course::bins!["a", "b"]`
+/// maps each name to the path Cargo built it at (`CARGO_BIN_EXE_<name>`).
+#[macro_export]
+macro_rules! bins {
+    ($($name:literal),* $(,)?) => {
+        $crate::Bins::new()$(.with($name, env!(concat!("CARGO_BIN_EXE_", $name))))*
+    };
+}
+
+/// Plays a lesson's demo scenario (`crates/NN-name/demo.scenario`) as a test:
+/// `dir` is the lesson crate's folder (`env!("CARGO_MANIFEST_DIR")`).
+pub fn play_demo(dir: &str, bins: Bins) -> anyhow::Result<()> {
+    let path = std::path::Path::new(dir).join("demo.scenario");
+    let scenario = Scenario::load(&path)?;
+    let mut stage = Stage::new(bins);
+    scenario.play(&mut stage)
+}

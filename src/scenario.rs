@@ -1,0 +1,315 @@
+//! Scenarios: a lesson's conversation written down once, played as its demo
+//! and checked as its test.
+//!
+//! A scenario is a text file, one step a line:
+//!
+//! ```text
+//! # A line starting with '#' is narration: the demo prints it.
+//! server: serve tcp-hello-server          start, wait for `listening on`
+//! client: start tcp-hello-client --addr {server}
+//! client: type bye                        a line on the client's stdin
+//! server: expect received: hello!         wait for a line containing this
+//! client: exit 0                          wait for the exit status
+//! ```
+//!
+//! Each step is `ACTOR: VERB ARGUMENTS`. An actor is a lesson binary or a raw
+//! socket peer, named by the scenario; what it is follows from its first verb.
+//!
+//! | verb | actor | what it does |
+//! | --- | --- | --- |
+//! | `serve BIN ARGS` | process | starts a server (on `127.0.0.1:0` unless ARGS has `--addr`) and waits for its ready line; `{ACTOR}` then stands for its address, `{ACTOR.port}` for its port |
+//! | `start BIN ARGS` | process | starts a binary; leading `NAME=value` words set its environment |
+//! | `type TEXT` | process | writes TEXT and a newline to its stdin |
+//! | `eof` | process | closes its stdin |
+//! | `expect TEXT` | process | waits for a line (stdout or stderr) containing TEXT |
+//! | `absent TEXT` | process | checks that no line so far contains TEXT |
+//! | `exit CODE` | process | waits for it to exit with CODE |
+//! | `interrupt` | process | sends SIGINT, as Ctrl-C does |
+//! | `connect ADDR` | TCP peer | connects a plain socket |
+//! | `send TEXT` | TCP or UDP peer | sends TEXT's bytes, no newline added |
+//! | `recv TEXT` | TCP or UDP peer | waits until the bytes received contain TEXT |
+//! | `closed` | TCP peer | waits for the other side to close (a read returns 0 bytes) |
+//! | `reset` | TCP peer | closes with `SO_LINGER` 0, so the kernel sends RST instead of FIN |
+//! | `udp ADDR` | UDP peer | binds a UDP socket on 127.0.0.1:0 and connects it to ADDR |
+//!
+//! TEXT may use the escapes `\n`, `\r`, `\t`, `\e` (ESC), `\0`, `\xHH` and
+//! `\\`. A line `deadline SECONDS` sets how long each later step may wait
+//! (5 s unless set).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+
+use crate::stage::Stage;
+
+/// A parsed scenario file.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// Where it was read from, for error messages.
+    pub path: PathBuf,
+    /// Its lines, in order.
+    pub lines: Vec<Line>,
+}
+
+/// One line of a scenario, with its line number.
+#[derive(Debug, Clone)]
+pub struct Line {
+    /// 1-based, for error messages.
+    pub number: usize,
+    /// The line as written, for error messages.
+    pub source: String,
+    /// What it says.
+    pub kind: LineKind,
+}
+
+/// What one line of a scenario says.
+#[derive(Debug, Clone)]
+pub enum LineKind {
+    /// `# ...`: narration, printed by the demo.
+    Narration(String),
+    /// `deadline SECONDS`.
+    Deadline(Duration),
+    /// `ACTOR: VERB ARGUMENTS`.
+    Step(Step),
+}
+
+/// One step: an actor and what it does.
+#[derive(Debug, Clone)]
+pub struct Step {
+    /// The actor's name (`server`, `client`, `peer`, ...).
+    pub actor: String,
+    /// The verb.
+    pub action: Action,
+}
+
+/// What an actor does in one step. Text is kept as written; `{...}`
+/// placeholders and escapes are resolved when the step is played.
+#[derive(Debug, Clone)]
+pub enum Action {
+    Serve(Vec<String>),
+    Start(Vec<String>),
+    Type(String),
+    Eof,
+    Expect(String),
+    Absent(String),
+    Exit(i32),
+    Interrupt,
+    Connect(String),
+    Send(String),
+    Recv(String),
+    Closed,
+    Reset,
+    Udp(String),
+}
+
+impl Scenario {
+    /// Reads and parses a scenario file.
+    pub fn load(path: &Path) -> anyhow::Result<Scenario> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the scenario {}", path.display()))?;
+        Scenario::parse(path, &text)
+    }
+
+    /// Parses scenario text; `path` is only used in messages.
+    pub fn parse(path: &Path, text: &str) -> anyhow::Result<Scenario> {
+        let mut lines = Vec::new();
+        for (index, source) in text.lines().enumerate() {
+            let number = index + 1;
+            let kind = parse_line(source)
+                .with_context(|| format!("{}:{number}: cannot parse `{source}`", path.display()))?;
+            if let Some(kind) = kind {
+                lines.push(Line {
+                    number,
+                    source: source.to_owned(),
+                    kind,
+                });
+            }
+        }
+        Ok(Scenario {
+            path: path.to_owned(),
+            lines,
+        })
+    }
+
+    /// Plays every line on `stage`; the first step that fails ends the play
+    /// with an error naming the line and what every actor printed.
+    pub fn play(&self, stage: &mut Stage) -> anyhow::Result<()> {
+        for line in &self.lines {
+            let result = match &line.kind {
+                LineKind::Narration(text) => {
+                    stage.narrate(text);
+                    Ok(())
+                }
+                LineKind::Deadline(limit) => {
+                    stage.set_deadline(*limit);
+                    Ok(())
+                }
+                LineKind::Step(step) => stage.play(step),
+            };
+            if let Err(err) = result {
+                let transcript = stage.transcript();
+                bail!(
+                    "{}:{}: step `{}` failed: {err:#}\n{transcript}",
+                    self.path.display(),
+                    line.number,
+                    line.source.trim(),
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+fn parse_line(source: &str) -> anyhow::Result<Option<LineKind>> {
+    let trimmed = source.trim();
+    if trimmed.is_empty() {
+        return Ok(None);
+    }
+    if let Some(narration) = trimmed.strip_prefix('#') {
+        return Ok(Some(LineKind::Narration(narration.trim().to_owned())));
+    }
+    if let Some(seconds) = trimmed.strip_prefix("deadline ") {
+        let seconds: f64 = seconds
+            .trim()
+            .trim_end_matches('s')
+            .parse()
+            .context("expected `deadline SECONDS`")?;
+        return Ok(Some(LineKind::Deadline(Duration::from_secs_f64(seconds))));
+    }
+    let Some((actor, rest)) = trimmed.split_once(':') else {
+        bail!("expected `# narration`, `deadline SECONDS` or `ACTOR: VERB ...`");
+    };
+    let actor = actor.trim();
+    if actor.is_empty() || actor.contains(char::is_whitespace) {
+        bail!("the actor's name must be one word");
+    }
+    // Text arguments keep their inner spacing: only the one space after the
+    // verb is a separator.
+    let rest = rest.strip_prefix(' ').unwrap_or(rest);
+    let (verb, text) = rest.split_once(' ').unwrap_or((rest, ""));
+    let words = || -> Vec<String> { text.split_whitespace().map(str::to_owned).collect() };
+    let no_argument = |action: Action| -> anyhow::Result<Action> {
+        if text.trim().is_empty() {
+            Ok(action)
+        } else {
+            bail!("`{verb}` takes no argument")
+        }
+    };
+    let action = match verb {
+        "serve" => Action::Serve(words()),
+        "start" => Action::Start(words()),
+        "type" => Action::Type(text.to_owned()),
+        "eof" => no_argument(Action::Eof)?,
+        "expect" => Action::Expect(text.to_owned()),
+        "absent" => Action::Absent(text.to_owned()),
+        "exit" => Action::Exit(text.trim().parse().context("expected `exit CODE`")?),
+        "interrupt" => no_argument(Action::Interrupt)?,
+        "connect" => Action::Connect(text.trim().to_owned()),
+        "send" => Action::Send(text.to_owned()),
+        "recv" => Action::Recv(text.to_owned()),
+        "closed" => no_argument(Action::Closed)?,
+        "reset" => no_argument(Action::Reset)?,
+        "udp" => Action::Udp(text.trim().to_owned()),
+        other => bail!("unknown verb `{other}`"),
+    };
+    if matches!(&action, Action::Serve(args) | Action::Start(args) if args.is_empty()) {
+        bail!("`{verb}` needs a binary's name");
+    }
+    if matches!(&action, Action::Expect(text) | Action::Absent(text) | Action::Recv(text) if text.is_empty())
+    {
+        bail!("`{verb}` needs the text to look for");
+    }
+    Ok(Some(LineKind::Step(Step {
+        actor: actor.to_owned(),
+        action,
+    })))
+}
+
+/// Resolves the escapes of scenario text: `\n`, `\r`, `\t`, `\e`, `\0`,
+/// `\xHH`, `\\`.
+pub fn unescape(text: &str) -> anyhow::Result<Vec<u8>> {
+    let mut bytes = Vec::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            let mut utf8 = [0; 4];
+            bytes.extend_from_slice(c.encode_utf8(&mut utf8).as_bytes());
+            continue;
+        }
+        match chars.next() {
+            Some('n') => bytes.push(b'\n'),
+            Some('r') => bytes.push(b'\r'),
+            Some('t') => bytes.push(b'\t'),
+            Some('e') => bytes.push(0x1b),
+            Some('0') => bytes.push(0),
+            Some('\\') => bytes.push(b'\\'),
+            Some('x') => {
+                let hex: String = chars.by_ref().take(2).collect();
+                let byte = u8::from_str_radix(&hex, 16)
+                    .with_context(|| format!("`\\x{hex}` is not a byte: write \\xHH"))?;
+                bytes.push(byte);
+            }
+            other => bail!(
+                "unknown escape `\\{}`",
+                other.map(String::from).unwrap_or_default()
+            ),
+        }
+    }
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> anyhow::Result<Scenario> {
+        Scenario::parse(Path::new("test.scenario"), text)
+    }
+
+    #[test]
+    fn steps_narration_and_deadlines_parse() -> anyhow::Result<()> {
+        let scenario = parse(
+            "# hello\n\nserver: serve tcp-hello-server --reuse-addr\nclient: type  two  spaces\ndeadline 2.5\nserver: exit 0\n",
+        )?;
+        assert_eq!(scenario.lines.len(), 5);
+        assert!(matches!(&scenario.lines[0].kind, LineKind::Narration(text) if text == "hello"));
+        let LineKind::Step(step) = &scenario.lines[2].kind else {
+            bail!("expected a step")
+        };
+        assert_eq!(step.actor, "client");
+        assert!(matches!(&step.action, Action::Type(text) if text == " two  spaces"));
+        assert!(
+            matches!(scenario.lines[3].kind, LineKind::Deadline(d) if d == Duration::from_millis(2500))
+        );
+        assert_eq!(scenario.lines[4].number, 6);
+        Ok(())
+    }
+
+    #[test]
+    fn mistakes_name_their_line() {
+        for bad in [
+            "server serve x",
+            "server: fly",
+            "server: exit zero",
+            "server: expect",
+            "server: serve",
+            "a b: eof",
+            "client: eof now",
+        ] {
+            let err = parse(&format!("# ok\n{bad}\n")).expect_err(bad);
+            assert!(format!("{err:#}").contains("test.scenario:2"), "{err:#}");
+        }
+    }
+
+    #[test]
+    fn escapes_become_bytes() -> anyhow::Result<()> {
+        assert_eq!(
+            unescape(r"a\nb\e[1m\x00\\中")?,
+            b"a\nb\x1b[1m\x00\\\xe4\xb8\xad"
+        );
+        assert!(unescape(r"\q").is_err());
+        assert!(unescape(r"\xZZ").is_err());
+        Ok(())
+    }
+}
