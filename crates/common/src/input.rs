@@ -48,4 +48,21 @@ impl Typed {
         let line = crate::show::trim_line_ending(&self.buffer);
         Ok(Some(String::from_utf8_lossy(line).into_owned()))
     }
+
+    /// The next line that is not empty, or `None` when stdin has ended.
+    ///
+    /// An empty line is refused with a note, because sending it would put
+    /// no bytes on the wire: TCP has nothing to deliver, the peer's `recv`
+    /// does not return, and both sides wait for each other forever.
+    pub fn next_message(&mut self) -> anyhow::Result<Option<String>> {
+        loop {
+            match self.next_line()? {
+                Some(line) if line.is_empty() => println!(
+                    "(not sent: an empty message puts no bytes on the wire, and both sides \
+                     would wait forever; type something)"
+                ),
+                other => return Ok(other),
+            }
+        }
+    }
 }

@@ -1,0 +1,136 @@
+//! Lesson 3 end to end: a whole chat, quitting from either side, the end of
+//! input on either side, and a second client that is never served.
+
+use assert_cmd::Command;
+use course::{Stage, bins};
+use predicates::str::contains;
+
+fn stage() -> Stage {
+    Stage::new(bins!["tcp-chat-server", "tcp-chat-client"])
+}
+
+fn words(line: &str) -> Vec<String> {
+    line.split_whitespace().map(str::to_owned).collect()
+}
+
+/// A server and one client, after the client's first message arrived.
+fn chatting(quit: &str) -> anyhow::Result<Stage> {
+    let mut stage = stage();
+    let server = stage.serve("server", &words(&format!("tcp-chat-server --quit {quit}")))?;
+    stage.start(
+        "client",
+        &words(&format!("tcp-chat-client --addr {server} --quit {quit}")),
+    )?;
+    stage.expect("client", "connected to")?;
+    stage.type_line("client", "hello")?;
+    stage.expect("server", "says: hello")?;
+    Ok(stage)
+}
+
+#[test]
+fn the_demo_plays() -> anyhow::Result<()> {
+    course::play_demo(
+        env!("CARGO_MANIFEST_DIR"),
+        bins!["tcp-chat-server", "tcp-chat-client"],
+    )
+}
+
+#[test]
+fn the_client_quits_and_both_end() -> anyhow::Result<()> {
+    let mut stage = chatting("bye")?;
+    stage.type_line("server", "hi")?;
+    stage.expect("client", "server says: hi")?;
+    stage.type_line("client", "BYE")?;
+    stage.expect("client", "you said bye: leaving")?;
+    stage.expect("server", "said bye: the chat is over")?;
+    stage.exit("client", 0)?;
+    stage.exit("server", 0)
+}
+
+#[test]
+fn the_server_quits_with_its_own_word() -> anyhow::Result<()> {
+    let mut stage = chatting("q")?;
+    stage.type_line("server", "q")?;
+    stage.expect("server", "you said q: the chat is over")?;
+    stage.expect("client", "the server said q: leaving")?;
+    stage.exit("server", 0)?;
+    stage.exit("client", 0)
+}
+
+#[test]
+fn the_end_of_the_clients_input_counts_as_quitting() -> anyhow::Result<()> {
+    let mut stage = chatting("bye")?;
+    stage.type_line("server", "hi")?;
+    stage.expect("client", "server says: hi")?;
+    stage.close_stdin("client")?;
+    stage.expect("client", "end of input: leaving")?;
+    stage.expect("server", "closed the connection")?;
+    stage.exit("client", 0)?;
+    stage.exit("server", 0)
+}
+
+#[test]
+fn the_end_of_the_servers_input_counts_as_quitting() -> anyhow::Result<()> {
+    let mut stage = chatting("bye")?;
+    stage.close_stdin("server")?;
+    stage.expect("server", "end of input: the server leaves the chat")?;
+    stage.expect("client", "the server closed the connection")?;
+    stage.exit("server", 0)?;
+    stage.exit("client", 0)
+}
+
+#[test]
+fn an_empty_line_is_not_sent() -> anyhow::Result<()> {
+    let mut stage = chatting("bye")?;
+    stage.type_line("server", "")?;
+    stage.expect(
+        "server",
+        "not sent: an empty message puts no bytes on the wire",
+    )?;
+    stage.type_line("server", "now something")?;
+    stage.expect("client", "server says: now something")?;
+    stage.type_line("client", "")?;
+    stage.expect("client", "not sent")?;
+    stage.type_line("client", "bye")?;
+    stage.exit("server", 0)?;
+    stage.exit("client", 0)
+}
+
+#[test]
+fn a_second_client_is_not_served_while_the_first_chats() -> anyhow::Result<()> {
+    let mut stage = chatting("bye")?;
+    let server = stage.var("server").unwrap_or_default().to_owned();
+    // A raw peer: its handshake completes, its bytes reach the server's
+    // kernel, and still the server prints nothing of them.
+    stage.connect("second", &server)?;
+    stage.send("second", "me too?")?;
+    stage.type_line("server", "one at a time")?;
+    stage.expect("client", "server says: one at a time")?;
+    stage.type_line("client", "and a third message")?;
+    stage.expect("server", "says: and a third message")?;
+    stage.absent("server", "me too?")?;
+    // When the server goes, the connection it never accepted is reset.
+    stage.type_line("server", "bye")?;
+    stage.exit("server", 0)?;
+    let Err(err) = stage.recv("second", "never arrives") else {
+        anyhow::bail!("the second client got an answer");
+    };
+    anyhow::ensure!(
+        format!("{err:#}").contains("Connection reset"),
+        "expected a reset, got: {err:#}"
+    );
+    Ok(())
+}
+
+#[test]
+fn the_client_without_a_server_says_connection_refused() -> anyhow::Result<()> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+    Command::cargo_bin("tcp-chat-client")?
+        .args(["--addr", &port.to_string()])
+        .timeout(std::time::Duration::from_secs(10))
+        .assert()
+        .code(1)
+        .stderr(contains("Connection refused"))
+        .stderr(contains("hint: is the server running?"));
+    Ok(())
+}

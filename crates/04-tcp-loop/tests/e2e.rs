@@ -1,0 +1,127 @@
+//! Lesson 4 end to end: clients served one after another, whichever way
+//! each one leaves, and messages larger than the buffer.
+
+use course::{Stage, bins};
+
+fn stage() -> Stage {
+    Stage::new(bins!["tcp-loop-server"])
+}
+
+fn serve(stage: &mut Stage) -> anyhow::Result<String> {
+    let addr = stage.serve("server", &["tcp-loop-server".to_owned()])?;
+    stage.expect("server", "waiting for a client")?;
+    Ok(addr.to_string())
+}
+
+#[test]
+fn the_demo_plays() -> anyhow::Result<()> {
+    // The demo borrows lesson 3's client, built by `cargo build --workspace`.
+    let client = std::path::Path::new(env!("CARGO_BIN_EXE_tcp-loop-server"))
+        .with_file_name("tcp-chat-client");
+    anyhow::ensure!(
+        client.exists(),
+        "{} is missing: run `cargo build --workspace --bins` (make test does) first",
+        client.display()
+    );
+    course::play_demo(
+        env!("CARGO_MANIFEST_DIR"),
+        bins!["tcp-loop-server"].with("tcp-chat-client", client),
+    )
+}
+
+#[test]
+fn three_clients_are_served_in_a_row_whichever_way_they_leave() -> anyhow::Result<()> {
+    let mut stage = stage();
+    let addr = serve(&mut stage)?;
+
+    // The first leaves with the quit word, as the Python client does.
+    stage.connect("first", &addr)?;
+    stage.send("first", "hi")?;
+    stage.expect("server", "says: hi")?;
+    stage.type_line("server", "hello first")?;
+    stage.recv("first", "hello first")?;
+    stage.send("first", "bye")?;
+    stage.expect("server", "said bye: next client")?;
+
+    // The second closes without a word: recv returns 0 bytes.
+    stage.connect("second", &addr)?;
+    stage.send("second", "hi again")?;
+    stage.expect("server", "says: hi again")?;
+    stage.type_line("server", "hello second")?;
+    stage.recv("second", "hello second")?;
+    stage.shutdown("second")?;
+    stage.expect("server", "left: it closed the connection")?;
+
+    // The third is killed mid-chat: a reset.
+    stage.connect("third", &addr)?;
+    stage.send("third", "and me")?;
+    stage.expect("server", "says: and me")?;
+    stage.type_line("server", "hello third")?;
+    stage.recv("third", "hello third")?;
+    stage.reset("third")?;
+    stage.expect("server", "left abruptly: the connection was reset")?;
+
+    // And the server is still there for a fourth.
+    stage.connect("fourth", &addr)?;
+    stage.send("fourth", "still up?")?;
+    stage.expect("server", "says: still up?")?;
+    stage.close_stdin("server")?;
+    stage.expect("server", "end of input: the server stops")?;
+    stage.exit("server", 0)
+}
+
+#[test]
+fn a_reset_while_the_operator_types_is_caught_on_send() -> anyhow::Result<()> {
+    let mut stage = stage();
+    let addr = serve(&mut stage)?;
+    stage.connect("gone", &addr)?;
+    stage.send("gone", "hello")?;
+    stage.expect("server", "says: hello")?;
+    // The client vanishes while the server waits for its operator.
+    stage.reset("gone")?;
+    stage.type_line("server", "are you there?")?;
+    stage.expect("server", "left abruptly")?;
+    stage.expect("server", "waiting for a client")?;
+    stage.connect("next", &addr)?;
+    stage.send("next", "next!")?;
+    stage.expect("server", "says: next!")?;
+    Ok(())
+}
+
+#[test]
+fn a_3000_byte_chinese_message_does_not_take_the_server_down() -> anyhow::Result<()> {
+    let mut stage = stage();
+    let addr = serve(&mut stage)?;
+    stage.connect("long", &addr)?;
+    // 1000 characters of 3 bytes: 1024 bytes hold 341 of them and a third
+    // of the next, which shows as U+FFFD.
+    stage.send_bytes("long", "中".repeat(1000).as_bytes())?;
+    let first = stage.expect("server", "says: 中中中")?;
+    anyhow::ensure!(first.ends_with("中\u{fffd}"), "the first read: {first}");
+    anyhow::ensure!(
+        first.matches('中').count() == 341,
+        "341 characters in: {first}"
+    );
+    // The rest is still in the stream: each turn of the chat reads more.
+    stage.type_line("server", "that was long")?;
+    stage.recv("long", "that was long")?;
+    let second = stage.expect("server", "says: ")?;
+    anyhow::ensure!(second.contains("\u{fffd}中"), "the second read: {second}");
+    stage.reset("long")?;
+    stage.type_line("server", "ok")?;
+    stage.expect("server", "waiting for a client")?;
+    // Served all the same: the next client gets its turn.
+    stage.connect("next", &addr)?;
+    stage.send("next", "short")?;
+    stage.expect("server", "says: short")?;
+    Ok(())
+}
+
+#[test]
+fn ctrl_c_stops_the_server_cleanly() -> anyhow::Result<()> {
+    let mut stage = stage();
+    serve(&mut stage)?;
+    stage.interrupt("server")?;
+    stage.expect("server", "server stopped (Ctrl-C)")?;
+    stage.exit("server", 0)
+}
