@@ -29,6 +29,7 @@
 //! | `send TEXT` | TCP or UDP peer | sends TEXT's bytes, no newline added |
 //! | `recv TEXT` | TCP or UDP peer | waits until the bytes received contain TEXT |
 //! | `closed` | TCP peer | waits for the other side to close (a read returns 0 bytes) |
+//! | `shutdown` | TCP peer | half-closes: sends FIN, can still receive |
 //! | `reset` | TCP peer | closes with `SO_LINGER` 0, so the kernel sends RST instead of FIN |
 //! | `udp ADDR` | UDP peer | binds a UDP socket on 127.0.0.1:0 and connects it to ADDR |
 //!
@@ -99,6 +100,7 @@ pub enum Action {
     Send(String),
     Recv(String),
     Closed,
+    Shutdown,
     Reset,
     Udp(String),
 }
@@ -209,6 +211,7 @@ fn parse_line(source: &str) -> anyhow::Result<Option<LineKind>> {
         "send" => Action::Send(text.to_owned()),
         "recv" => Action::Recv(text.to_owned()),
         "closed" => no_argument(Action::Closed)?,
+        "shutdown" => no_argument(Action::Shutdown)?,
         "reset" => no_argument(Action::Reset)?,
         "udp" => Action::Udp(text.trim().to_owned()),
         other => bail!("unknown verb `{other}`"),

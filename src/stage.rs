@@ -207,6 +207,7 @@ impl Stage {
             Action::Send(text) => self.send(actor, text),
             Action::Recv(text) => self.recv_now(actor, text),
             Action::Closed => self.closed_now(actor),
+            Action::Shutdown => self.shutdown(actor),
             Action::Reset => self.reset(actor),
             Action::Udp(addr) => self.udp(actor, addr),
         }
@@ -600,6 +601,7 @@ impl Stage {
             .as_ref()
             .context("the connection is closed")?
             .shutdown(Shutdown::Write)?;
+        self.record(format!("[{actor}] closed its side (FIN)"));
         Ok(())
     }
 

@@ -39,6 +39,12 @@ pub fn report(lesson: u8, err: &anyhow::Error) {
 
 /// The hint for an error, found from the first I/O error in its chain.
 pub fn hint(lesson: u8, err: &anyhow::Error) -> Option<String> {
+    // `make server`/`make client` say which lesson is being followed: a
+    // client that serves two lessons then names the right one.
+    let lesson = std::env::var("COURSE_LESSON")
+        .ok()
+        .and_then(|number| number.parse().ok())
+        .unwrap_or(lesson);
     let io = err
         .chain()
         .find_map(|cause| cause.downcast_ref::<io::Error>())?;
