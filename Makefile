@@ -47,7 +47,7 @@ lint: ## Check formatting and clippy's lints
 	$(CARGO) clippy --workspace --all-targets --quiet -- -D warnings
 
 test: lint build ## Everything CI checks: format, lints, unit and end-to-end tests, demos, book links
-	$(CARGO) test --workspace --quiet
+	$(CARGO) test --workspace --quiet --no-fail-fast
 
 book: ## Build the book into docs/book (installs mdBook on first use)
 	@command -v mdbook >/dev/null || $(CARGO) install mdbook --locked

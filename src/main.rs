@@ -161,7 +161,9 @@ fn run(side: Side, number: u8, args: &[String]) -> anyhow::Result<()> {
     if matches!(side, Side::Client) && !gives_addr {
         command.args(lesson.client_defaults);
     }
-    command.args(args).env("COURSE_LESSON", lesson.number.to_string());
+    command
+        .args(args)
+        .env("COURSE_LESSON", lesson.number.to_string());
     // Become the lesson binary, so that it owns the terminal and Ctrl-C.
     let err = command.exec();
     Err(err).with_context(|| format!("cannot run {}", path.display()))

@@ -309,7 +309,11 @@ impl Stage {
     pub fn type_line(&mut self, actor: &str, text: &str) -> anyhow::Result<()> {
         let mut bytes = unescape(&self.substitute(text)?)?;
         self.pause();
-        self.record(format!("[{actor}] > {}", common::show(&bytes)));
+        if bytes.is_empty() {
+            self.record(format!("[{actor}] > (Enter, on an empty line)"));
+        } else {
+            self.record(format!("[{actor}] > {}", common::show(&bytes)));
+        }
         bytes.push(b'\n');
         let process = self.process(actor)?;
         let stdin = process

@@ -66,7 +66,10 @@ fn without_the_option_the_restart_fails_with_a_hint() -> anyhow::Result<()> {
         "restart",
         &format!("error: cannot bind {addr} with SO_REUSEADDR off: Address already in use"),
     )?;
-    stage.expect("restart", "hint: another socket holds this address")?;
+    stage.expect(
+        "restart",
+        "hint: a connection on this port waits in TIME_WAIT",
+    )?;
     stage.absent("restart", "listening on")?;
     stage.exit("restart", 1)
 }

@@ -8,6 +8,7 @@
 
 pub mod args;
 pub mod colour;
+pub mod datagram;
 pub mod input;
 pub mod ready;
 pub mod report;

@@ -49,10 +49,17 @@ pub fn hint(lesson: u8, err: &anyhow::Error) -> Option<String> {
         .chain()
         .find_map(|cause| cause.downcast_ref::<io::Error>())?;
     let hint = match io.kind() {
+        io::ErrorKind::AddrInUse if lesson == 2 => "a connection on this port waits in \
+            TIME_WAIT: run both servers with --reuse-addr, pick another port, or wait a minute \
+            (ss -tan state time-wait shows it)"
+            .to_owned(),
         io::ErrorKind::AddrInUse => "another socket holds this address: a server still \
             running, or a connection in TIME_WAIT for about a minute after a server closed \
             it; pick another port with --addr, or see lesson 2 (make run-lesson L=2) on \
             SO_REUSEADDR"
+            .to_owned(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => "nothing arrived in time: \
+            is the other side running, and is it waiting for you too?"
             .to_owned(),
         io::ErrorKind::ConnectionRefused => format!(
             "is the server running? Start it in another terminal with `make server L={lesson}`, \
@@ -99,6 +106,8 @@ mod tests {
         assert!(refused.contains("make server L=3"), "{refused}");
         let in_use = hint(1, &failed(io::ErrorKind::AddrInUse)).expect("a hint");
         assert!(in_use.contains("lesson 2"), "{in_use}");
+        let in_lesson_2 = hint(2, &failed(io::ErrorKind::AddrInUse)).expect("a hint");
+        assert!(in_lesson_2.contains("--reuse-addr"), "{in_lesson_2}");
         let too_big = anyhow::Error::new(io::Error::from_raw_os_error(EMSGSIZE));
         assert!(hint(5, &too_big).expect("a hint").contains("65507"));
     }

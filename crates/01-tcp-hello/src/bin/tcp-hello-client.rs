@@ -49,7 +49,9 @@ fn talk(args: Args) -> anyhow::Result<()> {
 
     // recv(1024): wait for the answer.
     let mut buf = [0; common::BUFFER_SIZE];
-    let n = stream.read(&mut buf).context("no answer from the server")?;
+    let n = stream
+        .read(&mut buf)
+        .with_context(|| format!("no answer from the server within {} s", args.timeout))?;
     if n == 0 {
         bail!("the server closed the connection without answering");
     }
@@ -60,7 +62,7 @@ fn talk(args: Args) -> anyhow::Result<()> {
     loop {
         let n = stream
             .read(&mut buf)
-            .context("waiting for the server to close")?;
+            .with_context(|| format!("the server did not close within {} s", args.timeout))?;
         if n == 0 {
             break;
         }

@@ -22,7 +22,8 @@ struct Args {
           value_parser = common::parse_addr)]
     addr: SocketAddr,
     /// Set SO_REUSEADDR before bind, so the port can be bound while an old
-    /// connection on it waits in TIME_WAIT.
+    /// connection on it waits in TIME_WAIT, if the run that left that
+    /// connection set it too.
     #[arg(long)]
     reuse_addr: bool,
 }
@@ -70,8 +71,14 @@ fn serve(args: Args) -> anyhow::Result<()> {
     println!("connection from {client}");
     let mut buf = [0; common::BUFFER_SIZE];
     let n = conn.read(&mut buf).context("cannot receive")?;
+    if n == 0 {
+        // The client closed first: the TIME_WAIT is on its side, not ours.
+        println!("{client} closed first, without sending anything: no TIME_WAIT here");
+        return Ok(());
+    }
     println!("received {n} bytes: {}", common::show(&buf[..n]));
     conn.write_all(b"hi").context("cannot send the reply")?;
+    println!("sent: hi");
 
     // ANCHOR: close
     // The server closes first: its side goes FIN_WAIT_1, FIN_WAIT_2, and,

@@ -6,7 +6,7 @@ use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::ExitCode;
 
-use anyhow::{Context, bail};
+use anyhow::{Context, anyhow};
 use clap::Parser;
 use common::{QuitWord, Typed, show};
 
@@ -49,23 +49,14 @@ fn chat(args: Args) -> anyhow::Result<()> {
             println!("end of input: leaving");
             break;
         };
-        stream
-            .write_all(message.as_bytes())
-            .context("cannot send")?;
+        stream.write_all(message.as_bytes()).map_err(server_gone)?;
         if args.quit.matches(&message) {
             println!("you said {}: leaving", args.quit);
             break;
         }
 
         // recv(1024): wait for the server's turn.
-        let n = match stream.read(&mut buf) {
-            Ok(n) => n,
-            Err(err) if err.kind() == ErrorKind::ConnectionReset => bail!(
-                "the server reset the connection without answering: it ended before \
-                 accepting us, or was killed"
-            ),
-            Err(err) => return Err(err).context("cannot receive"),
-        };
+        let n = stream.read(&mut buf).map_err(server_gone)?;
         if n == 0 {
             println!("the server closed the connection");
             break;
@@ -79,3 +70,16 @@ fn chat(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 // ANCHOR_END: chat
+
+/// Says plainly what a reset means here: the server's kernel threw the
+/// connection away (its process ended before accepting us, or was killed),
+/// whether we learn it while sending (EPIPE) or while waiting (ECONNRESET).
+fn server_gone(err: std::io::Error) -> anyhow::Error {
+    match err.kind() {
+        ErrorKind::ConnectionReset | ErrorKind::BrokenPipe => anyhow!(
+            "the server reset the connection without answering: it ended before accepting \
+             us, or was killed"
+        ),
+        _ => anyhow::Error::new(err).context("the connection failed"),
+    }
+}

@@ -1,0 +1,101 @@
+//! Lesson 5, the client: send each typed line as one datagram, print the
+//! answer and who sent it, and send again if no answer comes.
+//! (In the Python course: udp_client.py, which sends `hello` once.)
+
+use std::net::{SocketAddr, UdpSocket};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Parser;
+use common::QuitWord;
+use common::datagram::{self, Patience};
+
+/// Lesson 5 (UDP echo), the client: sends each line you type to the server
+/// as one datagram and prints the answer. It waits --timeout seconds for an
+/// answer and sends again, --tries times in all, because UDP never
+/// retransmits. The quit word or the end of input (Ctrl-D) ends it.
+#[derive(Parser)]
+#[command(version)]
+struct Args {
+    /// The server's address.
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:9000",
+          value_parser = common::parse_addr)]
+    addr: SocketAddr,
+    /// The line that ends the client (compared ignoring case). It is not
+    /// sent.
+    #[arg(long, value_name = "WORD", default_value = "bye")]
+    quit: QuitWord,
+    /// How many seconds to wait for each answer (fractions allowed: 0.5).
+    #[arg(long, value_name = "SECONDS", default_value = "1",
+          value_parser = datagram::parse_seconds)]
+    timeout: Duration,
+    /// How many times to send a message before giving up on an answer.
+    #[arg(long, value_name = "N", default_value_t = 3,
+          value_parser = clap::value_parser!(u32).range(1..=100))]
+    tries: u32,
+    /// Leave the socket unconnected, as the Python client does: answers are
+    /// taken from anyone, and a closed port looks like silence.
+    #[arg(long)]
+    unconnected: bool,
+}
+
+fn main() -> ExitCode {
+    common::run(5, talk)
+}
+
+// ANCHOR: socket
+fn talk(args: Args) -> anyhow::Result<()> {
+    // socket(AF_INET, SOCK_DGRAM) + bind(port 0): the kernel picks a free
+    // port for us. It is the return address on every datagram we send, so
+    // the server's answers come back to this socket.
+    let socket =
+        UdpSocket::bind(datagram::local_for(args.addr)).context("cannot create a UDP socket")?;
+
+    // connect() on a UDP socket sends nothing. The kernel only notes the
+    // server's address: datagrams from anyone else are dropped, and an ICMP
+    // "port unreachable" from the server's machine is reported to us as
+    // ECONNREFUSED instead of being ignored.
+    if !args.unconnected {
+        socket
+            .connect(args.addr)
+            .with_context(|| format!("cannot connect to {}", args.addr))?;
+    }
+    println!("talking to {} from {}", args.addr, socket.local_addr()?);
+    // ANCHOR_END: socket
+
+    // ANCHOR: talk
+    let patience = Patience {
+        wait: args.timeout,
+        tries: args.tries,
+    };
+    let mut typed = common::Typed::new("client> ");
+    let mut buf = [0; common::BUFFER_SIZE];
+    while let Some(line) = typed.next_line()? {
+        if args.quit.matches(&line) {
+            break;
+        }
+        // sendto() the line as one datagram (an empty line is an empty
+        // datagram), then recvfrom(1024) the answer, sending again if none
+        // comes in time.
+        let answer = datagram::ask(&socket, args.addr, line.as_bytes(), &mut buf, patience)?;
+        let reply = &buf[..answer.len];
+        if reply.is_empty() {
+            println!("reply from {}: (an empty datagram)", answer.from);
+        } else {
+            println!("reply from {}: {}", answer.from, common::show(reply));
+        }
+        if answer.is_truncated() {
+            println!(
+                "(the reply had {} bytes, the buffer holds {}: {} bytes lost)",
+                answer.size,
+                buf.len(),
+                answer.lost()
+            );
+        }
+    }
+    // close(): nothing goes on the wire. The server never learns we left.
+    println!("closing the socket: UDP sends nothing to say so");
+    Ok(())
+}
+// ANCHOR_END: talk

@@ -1,0 +1,81 @@
+//! Lesson 7, the client: send each typed strftime format to the time
+//! server and print the time it answers.
+//! (In the Python course: the client that asks "enter a time format
+//! (e.g. %Y %m %d)".)
+
+use std::net::{SocketAddr, UdpSocket};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Parser;
+use common::QuitWord;
+use common::datagram::{self, Patience};
+
+/// Lesson 7 (the time-format server), the client: sends each line you type,
+/// a strftime format such as `%Y %m %d`, to the time server and prints its
+/// answer. An empty line asks for the server's default format. Like lesson
+/// 5's client it waits --timeout seconds and sends again, --tries times in
+/// all. The quit word or the end of input (Ctrl-D) ends it.
+#[derive(Parser)]
+#[command(version)]
+struct Args {
+    /// The server's address.
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:9001",
+          value_parser = common::parse_addr)]
+    addr: SocketAddr,
+    /// The line that ends the client (compared ignoring case). It is not
+    /// sent.
+    #[arg(long, value_name = "WORD", default_value = "bye")]
+    quit: QuitWord,
+    /// How many seconds to wait for each answer (fractions allowed: 0.5).
+    #[arg(long, value_name = "SECONDS", default_value = "1",
+          value_parser = datagram::parse_seconds)]
+    timeout: Duration,
+    /// How many times to send a format before giving up on an answer.
+    #[arg(long, value_name = "N", default_value_t = 3,
+          value_parser = clap::value_parser!(u32).range(1..=100))]
+    tries: u32,
+}
+
+fn main() -> ExitCode {
+    common::run(7, ask_the_time)
+}
+
+// ANCHOR: ask
+fn ask_the_time(args: Args) -> anyhow::Result<()> {
+    // socket(AF_INET, SOCK_DGRAM) on a free port, connected to the server
+    // so that a closed port is reported (lesson 5 explains why).
+    let socket =
+        UdpSocket::bind(datagram::local_for(args.addr)).context("cannot create a UDP socket")?;
+    socket
+        .connect(args.addr)
+        .with_context(|| format!("cannot connect to {}", args.addr))?;
+    println!(
+        "asking {} for the time from {}",
+        args.addr,
+        socket.local_addr()?
+    );
+
+    let patience = Patience {
+        wait: args.timeout,
+        tries: args.tries,
+    };
+    let mut typed = common::Typed::new("format (e.g. %Y %m %d)> ");
+    let mut buf = [0; common::BUFFER_SIZE];
+    while let Some(format) = typed.next_line()? {
+        if args.quit.matches(&format) {
+            break;
+        }
+        // The format goes as it was typed, without a newline: the server
+        // renders every byte of it.
+        let answer = datagram::ask(&socket, args.addr, format.as_bytes(), &mut buf, patience)?;
+        println!(
+            "reply from {}: {}",
+            answer.from,
+            common::show(&buf[..answer.len])
+        );
+    }
+    Ok(())
+}
+// ANCHOR_END: ask

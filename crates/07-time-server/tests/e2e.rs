@@ -1,0 +1,252 @@
+//! Lesson 7 end to end: the time server answers formats with the time,
+//! answers bad requests with an error and goes on, and keeps up with two
+//! clients asking at once.
+
+use std::net::{SocketAddr, UdpSocket};
+use std::time::Duration;
+
+use assert_cmd::Command;
+use chrono::{Datelike, Local, NaiveDateTime};
+use course::{Stage, bins};
+use predicates::str::contains;
+
+fn stage() -> Stage {
+    Stage::new(bins!["time-server", "time-client"])
+}
+
+#[test]
+fn the_demo_plays() -> anyhow::Result<()> {
+    course::play_demo(
+        env!("CARGO_MANIFEST_DIR"),
+        bins!["time-server", "time-client"],
+    )
+}
+
+#[test]
+fn percent_y_gives_the_current_year() -> anyhow::Result<()> {
+    let mut stage = stage();
+    let server = stage.serve("server", &words("time-server"))?;
+    let peer = python_style_socket()?;
+    let before = Local::now().year();
+    let year = ask(&peer, server, b"%Y")?;
+    let after = Local::now().year();
+    let year: i32 = year.parse()?;
+    assert!(year == before || year == after, "{year} is not this year");
+    stage.expect("server", &format!("%Y -> {year}"))?;
+    Ok(())
+}
+
+#[test]
+fn utc_answers_in_utc() -> anyhow::Result<()> {
+    let mut stage = stage();
+    let server = stage.serve("server", &words("time-server --utc"))?;
+    let peer = python_style_socket()?;
+    assert_eq!(ask(&peer, server, b"%:z")?, "+00:00");
+    Ok(())
+}
+
+#[test]
+fn each_bad_format_gets_an_error_and_the_next_request_is_answered() -> anyhow::Result<()> {
+    let mut stage = stage();
+    let server = stage.serve("server", &words("time-server"))?;
+    let peer = python_style_socket()?;
+    let cases: [(&[u8], &str); 8] = [
+        (b"%Q", "`%Q` is not a strftime specifier"),
+        (
+            b"%",
+            "`%` at the end of the format has no specifier after it",
+        ),
+        (b"100%", "`%` at the end of the format"),
+        (b"%Y %Q %m", "`%Q` is not a strftime specifier"),
+        (b"%10Y", "`%10Y` is not a strftime specifier"),
+        // Valid to read, but chrono can only parse it, not print it.
+        (b"%#z", "`%#z` is not a strftime specifier"),
+        (b"\xff\xfe%Y", "the format is not UTF-8 text"),
+        (b"%Y\xe4\xb8", "the format is not UTF-8 text"),
+    ];
+    for (format, problem) in cases {
+        let answer = ask(&peer, server, format)?;
+        anyhow::ensure!(
+            answer.starts_with("error: ") && answer.contains(problem),
+            "{format:?} got `{answer}`, which should say `{problem}`"
+        );
+        // The server is still there, and answers the next request.
+        let year = ask(&peer, server, b"%Y")?;
+        anyhow::ensure!(year.parse::<i32>().is_ok(), "%Y got `{year}`");
+    }
+    stage.expect("server", "%Q -> error:")?;
+    Ok(())
+}
+
+#[test]
+fn an_empty_format_gets_the_documented_default() -> anyhow::Result<()> {
+    let mut stage = stage();
+    let server = stage.serve("server", &words("time-server"))?;
+    let peer = python_style_socket()?;
+    let answer = ask(&peer, server, b"")?;
+    NaiveDateTime::parse_from_str(&answer, "%Y-%m-%d %H:%M:%S")
+        .map_err(|err| anyhow::anyhow!("`{answer}` is not %Y-%m-%d %H:%M:%S: {err}"))?;
+    stage.expect("server", "(empty: the default format) -> ")?;
+    Ok(())
+}
+
+#[test]
+fn no_answer_is_larger_than_the_clients_buffer() -> anyhow::Result<()> {
+    let mut stage = stage();
+    let server = stage.serve("server", &words("time-server"))?;
+    let peer = python_style_socket()?;
+    // A format longer than the server's buffer is cut by the kernel: the
+    // server says so instead of rendering what is left.
+    let long = "%Y".repeat(3000);
+    let answer = ask(&peer, server, long.as_bytes())?;
+    assert_eq!(
+        answer,
+        "error: the format has 6000 bytes; this server reads at most 1024"
+    );
+    // A short format can still ask for a long answer: 100 times `%c`.
+    let wide = "%c".repeat(100);
+    let answer = ask(&peer, server, wide.as_bytes())?;
+    assert!(
+        answer.starts_with("error: the time in this format takes 2400 bytes"),
+        "{answer}"
+    );
+    // Up to the limit, it is answered.
+    let answer = ask(&peer, server, "%Y".repeat(256).as_bytes())?;
+    assert_eq!(answer.len(), 1024);
+    assert!(ask(&peer, server, b"%Y")?.parse::<i32>().is_ok());
+    Ok(())
+}
+
+#[test]
+fn a_line_from_nc_keeps_its_newline_in_the_answer() -> anyhow::Result<()> {
+    // nc -u sends what you type with its newline; the newline is part of
+    // the format, so the answer ends with one and nc prints it on its line.
+    let mut stage = stage();
+    let server = stage.serve("server", &words("time-server"))?;
+    let peer = python_style_socket()?;
+    let answer = ask(&peer, server, b"%Y\n")?;
+    assert!(answer.ends_with('\n') && answer.trim_end().parse::<i32>().is_ok());
+    Ok(())
+}
+
+#[test]
+fn many_requests_from_two_clients_are_all_answered() -> anyhow::Result<()> {
+    let mut stage = stage();
+    let server = stage.serve("server", &words("time-server"))?;
+    let asker = move |name: &'static str| {
+        std::thread::spawn(move || -> anyhow::Result<usize> {
+            let socket = python_style_socket()?;
+            let mut answered = 0;
+            for i in 0..50 {
+                let format = format!("{name} {i} %Y");
+                let answer = ask(&socket, server, format.as_bytes())?;
+                anyhow::ensure!(
+                    answer.starts_with(&format!("{name} {i} ")),
+                    "{format} got `{answer}`"
+                );
+                answered += 1;
+            }
+            Ok(answered)
+        })
+    };
+    let (first, second) = (asker("first"), asker("second"));
+    for client in [first, second] {
+        let answered = client
+            .join()
+            .map_err(|_| anyhow::anyhow!("a client thread panicked"))??;
+        assert_eq!(answered, 50);
+    }
+    // Every answer went to the client that asked, and the server is still
+    // serving.
+    let peer = python_style_socket()?;
+    assert!(ask(&peer, server, b"%Y")?.parse::<i32>().is_ok());
+    Ok(())
+}
+
+#[test]
+fn the_client_prints_answers_and_errors() -> anyhow::Result<()> {
+    let mut stage = stage();
+    let server = stage.serve("server", &words("time-server"))?;
+    stage.start("client", &words(&format!("time-client --addr {server}")))?;
+    stage.type_line("client", "%Y")?;
+    stage.expect("client", &format!("reply from {server}: 20"))?;
+    stage.type_line("client", "%Q")?;
+    stage.expect("client", "error: `%Q`")?;
+    stage.type_line("client", "%m")?;
+    stage.expect("client", &format!("reply from {server}: "))?;
+    stage.close_stdin("client")?;
+    stage.exit("client", 0)
+}
+
+#[test]
+fn the_rust_client_talks_to_a_python_style_server() -> anyhow::Result<()> {
+    // A server as the Python course would write it: recvfrom(1024), then
+    // sendto(time.strftime(format)).
+    let server = python_style_socket()?;
+    let addr = server.local_addr()?;
+    let mut stage = stage();
+    stage.start("client", &words(&format!("time-client --addr {addr}")))?;
+    stage.type_line("client", "%Y %m %d")?;
+    let mut buf = [0; 1024];
+    let (n, client) = server.recv_from(&mut buf)?;
+    assert_eq!(&buf[..n], b"%Y %m %d", "the format goes without a newline");
+    server.send_to(b"2025 06 01", client)?;
+    stage.expect("client", &format!("reply from {addr}: 2025 06 01"))?;
+    stage.type_line("client", "bye")?;
+    stage.exit("client", 0)
+}
+
+#[test]
+fn without_a_server_the_client_says_the_port_is_closed() -> anyhow::Result<()> {
+    let addr = UdpSocket::bind("127.0.0.1:0")?.local_addr()?;
+    Command::cargo_bin("time-client")?
+        .args(["--addr", &addr.to_string()])
+        .write_stdin("%Y\n")
+        .timeout(Duration::from_secs(10))
+        .assert()
+        .code(1)
+        .stderr(contains(format!("error: nothing listens on {addr}")))
+        .stderr(contains("make server L=7"));
+    Ok(())
+}
+
+#[test]
+fn help_names_the_lesson() -> anyhow::Result<()> {
+    for bin in ["time-server", "time-client"] {
+        Command::cargo_bin(bin)?
+            .arg("--help")
+            .assert()
+            .success()
+            .stdout(contains("Lesson 7 (the time-format server)"))
+            .stdout(contains("--addr <HOST:PORT>"));
+    }
+    Command::cargo_bin("time-server")?
+        .args(["--addr", "9001"])
+        .assert()
+        .code(2)
+        .stderr(contains("expected HOST:PORT"));
+    Ok(())
+}
+
+/// A UDP socket as the Python course makes one, on loopback, with a
+/// deadline on every receive so that no test can hang.
+fn python_style_socket() -> anyhow::Result<UdpSocket> {
+    let socket = UdpSocket::bind("127.0.0.1:0")?;
+    socket.set_read_timeout(Some(Duration::from_secs(5)))?;
+    Ok(socket)
+}
+
+/// Sends one format and returns the answer as text; the answer must come
+/// from the server, whole, within the socket's deadline.
+fn ask(socket: &UdpSocket, server: SocketAddr, format: &[u8]) -> anyhow::Result<String> {
+    socket.send_to(format, server)?;
+    let mut buf = [0; 2048];
+    let (n, from) = socket.recv_from(&mut buf)?;
+    anyhow::ensure!(from == server, "an answer from {from}, not {server}");
+    anyhow::ensure!(n <= 1024, "an answer of {n} bytes, more than 1024");
+    Ok(String::from_utf8(buf[..n].to_vec())?)
+}
+
+fn words(line: &str) -> Vec<String> {
+    line.split_whitespace().map(str::to_owned).collect()
+}

@@ -1,0 +1,353 @@
+//! Datagrams, for the UDP lessons: a receive that says when a datagram was
+//! cut to fit the buffer, and a client's question that waits with a timeout
+//! and sends again a bounded number of times, since UDP never retransmits.
+//!
+//! Both need a little more than `std::net::UdpSocket` offers, so they live
+//! here and a lesson calls each in one line.
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
+use std::os::fd::AsRawFd;
+use std::time::Duration;
+
+use anyhow::Context;
+use nix::sys::socket::{MsgFlags, SockaddrStorage, recvmsg};
+use socket2::SockRef;
+
+/// `MSG_DONTWAIT`: return at once instead of waiting when nothing is queued
+/// (Linux's value).
+const MSG_DONTWAIT: i32 = 0x40;
+
+/// One datagram received into a buffer: how much of it the buffer holds, how
+/// long it really was, and who sent it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Datagram {
+    /// How many bytes are now in the buffer: the datagram, or as much of it
+    /// as fitted.
+    pub len: usize,
+    /// How many bytes the sender put in the datagram. More than `len` when
+    /// the buffer was too small: the kernel then threw the rest away.
+    pub size: usize,
+    /// The sender's address, where an answer goes.
+    pub from: SocketAddr,
+}
+
+impl Datagram {
+    /// Whether the datagram was longer than the buffer and was cut.
+    pub fn is_truncated(&self) -> bool {
+        self.size > self.len
+    }
+
+    /// How many bytes were thrown away because the buffer was too small.
+    pub fn lost(&self) -> usize {
+        self.size.saturating_sub(self.len)
+    }
+}
+
+/// `recvfrom`, but knowing the datagram's real size: waits for the next
+/// datagram, copies as much of it as `buf` holds, and says how long it was.
+///
+/// Python's `recvfrom(1024)` (and Rust's `UdpSocket::recv_from`) cut a longer
+/// datagram silently. Here one `recvmsg` call with the `MSG_TRUNC` flag takes
+/// the datagram and makes Linux return its real length, even when that is
+/// more than the buffer held. It waits as the socket says
+/// (`set_read_timeout`), and an empty datagram is received like any other:
+/// `len` and `size` are 0.
+pub fn recv_from(socket: &UdpSocket, buf: &mut [u8]) -> io::Result<Datagram> {
+    // nix's recvmsg takes an initialised buffer; socket2's flagged receives
+    // take `MaybeUninit` memory, which only `unsafe` code could read back.
+    let capacity = buf.len();
+    let mut parts = [io::IoSliceMut::new(buf)];
+    let received =
+        recvmsg::<SockaddrStorage>(socket.as_raw_fd(), &mut parts, None, MsgFlags::MSG_TRUNC)?;
+    let from = received
+        .address
+        .as_ref()
+        .and_then(ip_address)
+        .ok_or_else(|| io::Error::other("a datagram came without an IP sender address"))?;
+    Ok(Datagram {
+        len: received.bytes.min(capacity),
+        size: received.bytes,
+        from,
+    })
+}
+
+/// The sender's address as the standard library's type.
+fn ip_address(address: &SockaddrStorage) -> Option<SocketAddr> {
+    if let Some(v4) = address.as_sockaddr_in() {
+        return Some(SocketAddr::V4((*v4).into()));
+    }
+    address
+        .as_sockaddr_in6()
+        .map(|v6| SocketAddr::V6((*v6).into()))
+}
+
+/// The address a client binds before it sends, port 0 so that the kernel
+/// picks a free port: the loopback address when the server is on this
+/// machine's loopback, as every lesson's is, and otherwise "any address" of
+/// the server's family, as Python's first `sendto` binds implicitly.
+pub fn local_for(server: SocketAddr) -> SocketAddr {
+    let ip = match server.ip() {
+        ip if ip.is_loopback() => ip,
+        IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+    };
+    SocketAddr::new(ip, 0)
+}
+
+/// How long a client waits for an answer, and how many times it asks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Patience {
+    /// How long each try waits for the answer.
+    pub wait: Duration,
+    /// How many times the question is sent before giving up (at least 1).
+    pub tries: u32,
+}
+
+/// Sends `message` to `server` as one datagram and waits for the answer,
+/// sending it again when none comes within `patience.wait`, at most
+/// `patience.tries` times in all. The answer is received into `buf` with
+/// [`recv_from`], so a cut answer is known.
+///
+/// UDP has no acknowledgements: a datagram or its answer may be lost, and
+/// only the sender can notice, by waiting. Each retry is said on stdout.
+/// Answers to an earlier question that arrived too late (after its last try)
+/// are dropped before the question is sent, so they are never taken for the
+/// answer to this one.
+///
+/// On a connected socket (see `UdpSocket::connect`), a closed port on the
+/// server's machine comes back as a `ConnectionRefused` error: the kernel
+/// there answered with an ICMP "port unreachable", which the kernel here
+/// reports to a connected socket only. That ends the question at once.
+pub fn ask(
+    socket: &UdpSocket,
+    server: SocketAddr,
+    message: &[u8],
+    buf: &mut [u8],
+    patience: Patience,
+) -> anyhow::Result<Datagram> {
+    let late = drop_late_answers(socket);
+    if late > 0 {
+        println!("(dropped {late} late answer(s) to an earlier message)");
+    }
+    socket.set_read_timeout(Some(patience.wait))?;
+    let tries = patience.tries.max(1);
+    for attempt in 1..=tries {
+        if attempt > 1 {
+            println!(
+                "no answer within {}: sending again (try {attempt} of {tries})",
+                seconds(patience.wait)
+            );
+        }
+        // sendto(): the kernel adds a UDP header and an IP header and hands
+        // the packet to the network at once. No connection, no
+        // acknowledgement: success means it left, not that it arrived.
+        socket
+            .send_to(message, server)
+            .with_context(|| format!("cannot send {} bytes to {server}", message.len()))?;
+        match recv_from(socket, buf) {
+            Ok(answer) => return Ok(answer),
+            Err(err) if is_timeout(&err) => continue,
+            Err(err) if err.kind() == io::ErrorKind::ConnectionRefused => {
+                return Err(err).with_context(|| {
+                    format!("nothing listens on {server}: the kernel answered \"port unreachable\"")
+                });
+            }
+            Err(err) => return Err(err).context("cannot receive the answer"),
+        }
+    }
+    let why = io::Error::new(
+        io::ErrorKind::TimedOut,
+        "UDP does not retransmit, so a lost datagram, a lost answer, a server that is \
+         stopped, busy or never answers, or a firewall that drops the \"port unreachable\" \
+         all look the same: silence",
+    );
+    let wait = seconds(patience.wait);
+    Err(why).with_context(|| match tries {
+        1 => format!("no answer from {server} within {wait}"),
+        _ => format!("no answer from {server} after {tries} tries, {wait} each"),
+    })
+}
+
+/// Throws away every datagram already waiting on `socket` (at most 64, so a
+/// flood cannot keep the caller here) and returns how many there were.
+fn drop_late_answers(socket: &UdpSocket) -> usize {
+    let socket = SockRef::from(socket);
+    let mut dropped = 0;
+    while dropped < 64 {
+        // recv with no buffer takes the whole datagram off the queue and
+        // discards it; MSG_DONTWAIT makes it return at once when none waits.
+        // Anything but a datagram (nothing waiting, or an error left by an
+        // earlier datagram) ends the loop.
+        match socket.recv_with_flags(&mut [], MSG_DONTWAIT) {
+            Ok(_) => dropped += 1,
+            Err(_) => break,
+        }
+    }
+    dropped
+}
+
+/// Whether an I/O error means "the read timeout expired" (Linux says
+/// `EAGAIN`, which Rust calls `WouldBlock`).
+pub fn is_timeout(err: &io::Error) -> bool {
+    matches!(
+        err.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
+}
+
+/// Parses `--timeout SECONDS`: a positive number of seconds, fractions
+/// allowed (`0.5`).
+pub fn parse_seconds(text: &str) -> Result<Duration, String> {
+    let seconds: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{text}' is not a number of seconds, such as 2 or 0.5"))?;
+    if !(0.001..=3600.0).contains(&seconds) {
+        return Err(format!(
+            "'{text}' is out of range: give between 0.001 and 3600 seconds"
+        ));
+    }
+    Duration::try_from_secs_f64(seconds).map_err(|err| format!("'{text}': {err}"))
+}
+
+/// A duration as a person writes it: `1 s`, `0.25 s`.
+fn seconds(duration: Duration) -> String {
+    format!("{} s", duration.as_secs_f64())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pair() -> anyhow::Result<(UdpSocket, UdpSocket)> {
+        let a = UdpSocket::bind("127.0.0.1:0")?;
+        let b = UdpSocket::bind("127.0.0.1:0")?;
+        a.set_read_timeout(Some(Duration::from_secs(5)))?;
+        b.set_read_timeout(Some(Duration::from_secs(5)))?;
+        Ok((a, b))
+    }
+
+    #[test]
+    fn a_datagram_that_fits_is_whole() -> anyhow::Result<()> {
+        let (a, b) = pair()?;
+        a.send_to(b"hello", b.local_addr()?)?;
+        let mut buf = [0; 16];
+        let got = recv_from(&b, &mut buf)?;
+        assert_eq!((got.len, got.size, got.from), (5, 5, a.local_addr()?));
+        assert!(!got.is_truncated());
+        assert_eq!(&buf[..got.len], b"hello");
+        Ok(())
+    }
+
+    #[test]
+    fn a_datagram_larger_than_the_buffer_is_cut_and_measured() -> anyhow::Result<()> {
+        let (a, b) = pair()?;
+        a.send_to(&[b'x'; 2000], b.local_addr()?)?;
+        a.send_to(b"next", b.local_addr()?)?;
+        let mut buf = [0; 1024];
+        let got = recv_from(&b, &mut buf)?;
+        assert_eq!((got.len, got.size, got.lost()), (1024, 2000, 976));
+        assert!(got.is_truncated());
+        // The rest is gone: the next datagram is the next one sent.
+        let next = recv_from(&b, &mut buf)?;
+        assert_eq!(&buf[..next.len], b"next");
+        Ok(())
+    }
+
+    #[test]
+    fn an_empty_datagram_is_a_datagram() -> anyhow::Result<()> {
+        let (a, b) = pair()?;
+        a.send_to(b"", b.local_addr()?)?;
+        let mut buf = [0; 16];
+        let got = recv_from(&b, &mut buf)?;
+        assert_eq!((got.len, got.size, got.from), (0, 0, a.local_addr()?));
+        Ok(())
+    }
+
+    #[test]
+    fn ask_gives_up_after_its_tries_and_says_why() -> anyhow::Result<()> {
+        let (client, silent) = pair()?;
+        let patience = Patience {
+            wait: Duration::from_millis(50),
+            tries: 3,
+        };
+        let err = ask(
+            &client,
+            silent.local_addr()?,
+            b"anyone?",
+            &mut [0; 16],
+            patience,
+        )
+        .expect_err("nobody answers");
+        let text = format!("{err:#}");
+        assert!(text.contains("after 3 tries"), "{text}");
+        assert!(text.contains("UDP does not retransmit"), "{text}");
+        // All three tries arrived at the silent socket.
+        let mut buf = [0; 16];
+        for _ in 0..3 {
+            assert_eq!(recv_from(&silent, &mut buf)?.len, 7);
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn ask_on_a_connected_socket_hears_port_unreachable() -> anyhow::Result<()> {
+        let (client, closed) = pair()?;
+        let addr = closed.local_addr()?;
+        drop(closed);
+        client.connect(addr)?;
+        let patience = Patience {
+            wait: Duration::from_secs(5),
+            tries: 3,
+        };
+        let err =
+            ask(&client, addr, b"anyone?", &mut [0; 16], patience).expect_err("the port is closed");
+        assert!(format!("{err:#}").contains("port unreachable"), "{err:#}");
+        Ok(())
+    }
+
+    #[test]
+    fn late_answers_are_not_taken_for_the_next_one() -> anyhow::Result<()> {
+        let (client, server) = pair()?;
+        server.send_to(b"late", client.local_addr()?)?;
+        // Wait until the late answer is queued at the client.
+        let mut buf = [0; 16];
+        let queued = client.peek_from(&mut buf)?;
+        assert_eq!(queued.0, 4);
+        let patience = Patience {
+            wait: Duration::from_secs(5),
+            tries: 1,
+        };
+        let server_addr = server.local_addr()?;
+        let answering = std::thread::spawn(move || -> anyhow::Result<()> {
+            let mut buf = [0; 16];
+            let got = recv_from(&server, &mut buf)?;
+            server.send_to(b"fresh", got.from)?;
+            Ok(())
+        });
+        let answer = ask(&client, server_addr, b"question", &mut buf, patience)?;
+        assert_eq!(&buf[..answer.len], b"fresh");
+        answering
+            .join()
+            .map_err(|_| anyhow::anyhow!("the answering thread panicked"))??;
+        Ok(())
+    }
+
+    #[test]
+    fn clients_bind_loopback_for_a_loopback_server() {
+        let local = |server: &str| server.parse().map(local_for).map(|a| a.to_string());
+        assert_eq!(local("127.0.0.1:9000"), Ok("127.0.0.1:0".to_owned()));
+        assert_eq!(local("[::1]:9000"), Ok("[::1]:0".to_owned()));
+        assert_eq!(local("192.0.2.7:9000"), Ok("0.0.0.0:0".to_owned()));
+    }
+
+    #[test]
+    fn seconds_parse_or_explain() {
+        assert_eq!(parse_seconds("2"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_seconds("0.25"), Ok(Duration::from_millis(250)));
+        for bad in ["0", "-1", "1e-12", "soon", "NaN", "inf", "1e9"] {
+            assert!(parse_seconds(bad).is_err(), "{bad}");
+        }
+    }
+}
