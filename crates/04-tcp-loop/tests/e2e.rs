@@ -52,7 +52,7 @@ fn three_clients_are_served_in_a_row_whichever_way_they_leave() -> anyhow::Resul
     stage.shutdown("second")?;
     stage.expect("server", "left: it closed the connection")?;
 
-    // The third is killed mid-chat: a reset.
+    // The third vanishes mid-chat: a reset (SO_LINGER 0).
     stage.connect("third", &addr)?;
     stage.send("third", "and me")?;
     stage.expect("server", "says: and me")?;

@@ -72,7 +72,7 @@ pub fn hint(lesson: u8, err: &anyhow::Error) -> Option<String> {
             "ports below 1024 need administrator rights on Linux; pick a port above 1023".to_owned()
         }
         io::ErrorKind::ConnectionReset => {
-            "the peer closed the connection abruptly (a reset): it was killed, or closed \
+            "the peer closed the connection abruptly (a reset): it closed with SO_LINGER 0, or \
              with unread data"
                 .to_owned()
         }

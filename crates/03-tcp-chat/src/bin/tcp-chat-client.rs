@@ -72,13 +72,14 @@ fn chat(args: Args) -> anyhow::Result<()> {
 // ANCHOR_END: chat
 
 /// Says plainly what a reset means here: the server's kernel threw the
-/// connection away (its process ended before accepting us, or was killed),
+/// connection away (its process ended before accepting us, or it closed the
+/// connection with our message unread),
 /// whether we learn it while sending (EPIPE) or while waiting (ECONNRESET).
 fn server_gone(err: std::io::Error) -> anyhow::Error {
     match err.kind() {
         ErrorKind::ConnectionReset | ErrorKind::BrokenPipe => anyhow!(
             "the server reset the connection without answering: it ended before accepting \
-             us, or was killed"
+             us, or closed the connection with our message unread"
         ),
         _ => anyhow::Error::new(err).context("the connection failed"),
     }

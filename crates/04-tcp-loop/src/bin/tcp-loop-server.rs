@@ -58,8 +58,10 @@ fn serve(args: Args) -> anyhow::Result<()> {
                     break;
                 }
                 Ok(n) => n,
-                // The client's kernel sent RST: killed, or closed with
-                // unread data. Python raises ConnectionResetError here.
+                // The client's kernel sent RST: it closed with SO_LINGER 0,
+                // or with our data unread. (A client killed by Ctrl-C closes
+                // normally: its kernel sends FIN.) Python raises
+                // ConnectionResetError here.
                 Err(err) if err.kind() == ErrorKind::ConnectionReset => {
                     println!("{client} left abruptly: the connection was reset");
                     break;
