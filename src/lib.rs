@@ -19,7 +19,7 @@ pub mod stage;
 
 pub use catalogue::{LESSONS, Lesson};
 pub use scenario::Scenario;
-pub use stage::{Bins, Stage};
+pub use stage::{Bins, CommandLine, Stage};
 
 /// The binaries of the calling crate, for a test: `course::bins!["a", "b"]`
 /// maps each name to the path Cargo built it at (`CARGO_BIN_EXE_<name>`).

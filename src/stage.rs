@@ -69,6 +69,44 @@ impl Bins {
     }
 }
 
+/// A command line for [`Stage::start`] and [`Stage::serve`]: a `&str` is
+/// split at white space, as a scenario line is (`"tcp-hello-server --reply
+/// hi"`); a list of words is taken as it is, so one word may hold spaces.
+pub trait CommandLine {
+    /// The program's name and its arguments, one word each.
+    fn words(self) -> Vec<String>;
+}
+
+impl CommandLine for &str {
+    fn words(self) -> Vec<String> {
+        self.split_whitespace().map(str::to_owned).collect()
+    }
+}
+
+impl CommandLine for &String {
+    fn words(self) -> Vec<String> {
+        self.as_str().words()
+    }
+}
+
+impl CommandLine for &[String] {
+    fn words(self) -> Vec<String> {
+        self.to_vec()
+    }
+}
+
+impl CommandLine for &Vec<String> {
+    fn words(self) -> Vec<String> {
+        self.clone()
+    }
+}
+
+impl<const N: usize> CommandLine for &[String; N] {
+    fn words(self) -> Vec<String> {
+        self.to_vec()
+    }
+}
+
 /// Which output stream a line came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stream {
@@ -196,7 +234,7 @@ impl Stage {
         let actor = step.actor.as_str();
         match &step.action {
             Action::Serve(words) => self.serve_now(actor, words).map(drop),
-            Action::Start(words) => self.start(actor, words),
+            Action::Start(words) => self.start_words(actor, words),
             Action::Type(text) => self.type_line(actor, text),
             Action::Eof => self.close_stdin(actor),
             Action::Expect(text) => self.expect_now(actor, text).map(drop),
@@ -215,8 +253,8 @@ impl Stage {
 
     /// Starts a server, on 127.0.0.1:0 unless `words` has `--addr`, and
     /// waits for its ready line; returns the address it bound.
-    pub fn serve(&mut self, actor: &str, words: &[String]) -> anyhow::Result<SocketAddr> {
-        let result = self.serve_now(actor, words);
+    pub fn serve(&mut self, actor: &str, command: impl CommandLine) -> anyhow::Result<SocketAddr> {
+        let result = self.serve_now(actor, &command.words());
         self.explained(result)
     }
 
@@ -228,7 +266,7 @@ impl Stage {
         {
             words.extend(["--addr".to_owned(), "127.0.0.1:0".to_owned()]);
         }
-        self.start(actor, &words)?;
+        self.start_words(actor, &words)?;
         let deadline = Instant::now() + self.deadline;
         let line = loop {
             match self.process(actor)?.pending.pop_front() {
@@ -256,7 +294,11 @@ impl Stage {
     }
 
     /// Starts a binary. Leading `NAME=value` words set its environment.
-    pub fn start(&mut self, actor: &str, words: &[String]) -> anyhow::Result<()> {
+    pub fn start(&mut self, actor: &str, command: impl CommandLine) -> anyhow::Result<()> {
+        self.start_words(actor, &command.words())
+    }
+
+    fn start_words(&mut self, actor: &str, words: &[String]) -> anyhow::Result<()> {
         if self.find(actor).is_some() {
             bail!("there is already an actor called {actor}");
         }

@@ -22,12 +22,10 @@ fn the_demo_plays() -> anyhow::Result<()> {
 #[test]
 fn chinese_text_round_trips_intact() -> anyhow::Result<()> {
     let mut stage = stage();
-    let server = stage.serve("server", &words("tcp-hello-server --reply 收到，谢谢"))?;
+    let server = stage.serve("server", "tcp-hello-server --reply 收到，谢谢")?;
     stage.start(
         "client",
-        &words(&format!(
-            "tcp-hello-client --addr {server} --message 你好，世界"
-        )),
+        &format!("tcp-hello-client --addr {server} --message 你好，世界"),
     )?;
     // 你好，世界 is five characters of three bytes each in UTF-8.
     stage.expect("server", "received 15 bytes: 你好，世界")?;
@@ -40,7 +38,7 @@ fn chinese_text_round_trips_intact() -> anyhow::Result<()> {
 fn a_raw_peer_without_newline_is_served() -> anyhow::Result<()> {
     // What the Python client does: send the bytes, no line ending, then recv.
     let mut stage = stage();
-    let server = stage.serve("server", &words("tcp-hello-server"))?;
+    let server = stage.serve("server", "tcp-hello-server")?;
     stage.connect("peer", &server.to_string())?;
     stage.send("peer", "hello!")?;
     stage.recv("peer", "hi")?;
@@ -52,7 +50,7 @@ fn a_raw_peer_without_newline_is_served() -> anyhow::Result<()> {
 #[test]
 fn a_peer_that_sends_nothing_is_reported() -> anyhow::Result<()> {
     let mut stage = stage();
-    let server = stage.serve("server", &words("tcp-hello-server"))?;
+    let server = stage.serve("server", "tcp-hello-server")?;
     stage.connect("peer", &server.to_string())?;
     stage.shutdown("peer")?;
     stage.expect("server", "closed the connection without sending anything")?;
@@ -62,7 +60,7 @@ fn a_peer_that_sends_nothing_is_reported() -> anyhow::Result<()> {
 #[test]
 fn a_line_from_nc_is_shown_without_its_newline_and_escapes_are_defused() -> anyhow::Result<()> {
     let mut stage = stage();
-    let server = stage.serve("server", &words("tcp-hello-server"))?;
+    let server = stage.serve("server", "tcp-hello-server")?;
     stage.connect("peer", &server.to_string())?;
     stage.send("peer", r"\e[2Jhi there\r\n")?;
     stage.expect("server", r"received 14 bytes: \x1b[2Jhi there")?;
@@ -116,8 +114,4 @@ fn help_names_the_lesson() -> anyhow::Result<()> {
 fn free_port() -> anyhow::Result<String> {
     let listener = TcpListener::bind("127.0.0.1:0")?;
     Ok(listener.local_addr()?.to_string())
-}
-
-fn words(line: &str) -> Vec<String> {
-    line.split_whitespace().map(str::to_owned).collect()
 }

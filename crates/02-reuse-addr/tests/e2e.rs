@@ -28,12 +28,10 @@ fn the_demo_plays() -> anyhow::Result<()> {
 
 /// Runs the server once on port 0, serves one client so that the server
 /// closes first, and returns the port, now held by a connection in TIME_WAIT.
-fn first_run(stage: &mut Stage, reuse: bool) -> anyhow::Result<String> {
-    let mut words = vec!["reuse-addr-server".to_owned()];
-    if reuse {
-        words.push("--reuse-addr".to_owned());
-    }
-    let addr = stage.serve("first", &words)?.to_string();
+fn first_run(stage: &mut Stage, option: &str) -> anyhow::Result<String> {
+    let addr = stage
+        .serve("first", &format!("reuse-addr-server {option}"))?
+        .to_string();
     // A client like lesson 1's: send, read the answer, wait for the
     // server's FIN, and only then close.
     stage.connect("client", &addr)?;
@@ -45,23 +43,18 @@ fn first_run(stage: &mut Stage, reuse: bool) -> anyhow::Result<String> {
     Ok(addr)
 }
 
-fn restart(stage: &mut Stage, addr: &str, reuse: bool) -> anyhow::Result<()> {
-    let mut words = vec![
-        "reuse-addr-server".to_owned(),
-        "--addr".to_owned(),
-        addr.to_owned(),
-    ];
-    if reuse {
-        words.push("--reuse-addr".to_owned());
-    }
-    stage.start("restart", &words)
+fn restart(stage: &mut Stage, addr: &str, option: &str) -> anyhow::Result<()> {
+    stage.start(
+        "restart",
+        &format!("reuse-addr-server --addr {addr} {option}"),
+    )
 }
 
 #[test]
 fn without_the_option_the_restart_fails_with_a_hint() -> anyhow::Result<()> {
     let mut stage = stage();
-    let addr = first_run(&mut stage, false)?;
-    restart(&mut stage, &addr, false)?;
+    let addr = first_run(&mut stage, "")?;
+    restart(&mut stage, &addr, "")?;
     stage.expect(
         "restart",
         &format!("error: cannot bind {addr} with SO_REUSEADDR off: Address already in use"),
@@ -77,11 +70,11 @@ fn without_the_option_the_restart_fails_with_a_hint() -> anyhow::Result<()> {
 #[test]
 fn with_the_option_on_both_runs_the_restart_binds() -> anyhow::Result<()> {
     let mut stage = stage();
-    let addr = first_run(&mut stage, true)?;
-    let words: Vec<String> = ["reuse-addr-server", "--reuse-addr", "--addr", &addr]
-        .map(str::to_owned)
-        .to_vec();
-    let bound = stage.serve("restart", &words)?;
+    let addr = first_run(&mut stage, "--reuse-addr")?;
+    let bound = stage.serve(
+        "restart",
+        &format!("reuse-addr-server --reuse-addr --addr {addr}"),
+    )?;
     anyhow::ensure!(bound.to_string() == addr, "bound {bound}, not {addr}");
     stage.expect("restart", "SO_REUSEADDR is on")?;
     // And it serves: a new client gets its answer on the same port.
@@ -94,8 +87,8 @@ fn with_the_option_on_both_runs_the_restart_binds() -> anyhow::Result<()> {
 #[test]
 fn with_the_option_on_the_restart_only_it_still_fails() -> anyhow::Result<()> {
     let mut stage = stage();
-    let addr = first_run(&mut stage, false)?;
-    restart(&mut stage, &addr, true)?;
+    let addr = first_run(&mut stage, "")?;
+    restart(&mut stage, &addr, "--reuse-addr")?;
     stage.expect(
         "restart",
         &format!("error: cannot bind {addr} with SO_REUSEADDR on: Address already in use"),
@@ -106,7 +99,7 @@ fn with_the_option_on_the_restart_only_it_still_fails() -> anyhow::Result<()> {
 #[test]
 fn ctrl_c_stops_a_waiting_server_cleanly() -> anyhow::Result<()> {
     let mut stage = stage();
-    stage.serve("server", &["reuse-addr-server".to_owned()])?;
+    stage.serve("server", "reuse-addr-server")?;
     stage.interrupt("server")?;
     stage.expect("server", "server stopped (Ctrl-C)")?;
     stage.exit("server", 0)

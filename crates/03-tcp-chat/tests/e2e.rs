@@ -9,17 +9,13 @@ fn stage() -> Stage {
     Stage::new(bins!["tcp-chat-server", "tcp-chat-client"])
 }
 
-fn words(line: &str) -> Vec<String> {
-    line.split_whitespace().map(str::to_owned).collect()
-}
-
 /// A server and one client, after the client's first message arrived.
 fn chatting(quit: &str) -> anyhow::Result<Stage> {
     let mut stage = stage();
-    let server = stage.serve("server", &words(&format!("tcp-chat-server --quit {quit}")))?;
+    let server = stage.serve("server", &format!("tcp-chat-server --quit {quit}"))?;
     stage.start(
         "client",
-        &words(&format!("tcp-chat-client --addr {server} --quit {quit}")),
+        &format!("tcp-chat-client --addr {server} --quit {quit}"),
     )?;
     stage.expect("client", "connected to")?;
     stage.type_line("client", "hello")?;

@@ -8,7 +8,7 @@ fn stage() -> Stage {
 }
 
 fn serve(stage: &mut Stage) -> anyhow::Result<String> {
-    let addr = stage.serve("server", &["tcp-loop-server".to_owned()])?;
+    let addr = stage.serve("server", "tcp-loop-server")?;
     stage.expect("server", "waiting for a client")?;
     Ok(addr.to_string())
 }

@@ -24,10 +24,10 @@ fn the_demo_plays() -> anyhow::Result<()> {
 #[test]
 fn two_clients_at_once_each_get_their_own_echo() -> anyhow::Result<()> {
     let mut stage = stage();
-    let server = stage.serve("server", &words("udp-echo-server"))?;
+    let server = stage.serve("server", "udp-echo-server")?;
     let client = format!("udp-echo-client --addr {server}");
-    stage.start("alice", &words(&client))?;
-    stage.start("bob", &words(&client))?;
+    stage.start("alice", &client)?;
+    stage.start("bob", &client)?;
     stage.type_line("alice", "from alice")?;
     stage.type_line("bob", "from bob")?;
     stage.type_line("alice", "alice again")?;
@@ -45,7 +45,7 @@ fn two_clients_at_once_each_get_their_own_echo() -> anyhow::Result<()> {
 #[test]
 fn the_server_tells_senders_apart_by_address() -> anyhow::Result<()> {
     let mut stage = stage();
-    let server = stage.serve("server", &words("udp-echo-server"))?;
+    let server = stage.serve("server", "udp-echo-server")?;
     let first = python_style_socket()?;
     let second = python_style_socket()?;
     first.send_to(b"one", server)?;
@@ -60,7 +60,7 @@ fn the_server_tells_senders_apart_by_address() -> anyhow::Result<()> {
 #[test]
 fn a_datagram_larger_than_the_buffer_is_reported_as_cut() -> anyhow::Result<()> {
     let mut stage = stage();
-    let server = stage.serve("server", &words("udp-echo-server"))?;
+    let server = stage.serve("server", "udp-echo-server")?;
     let peer = python_style_socket()?;
     peer.send_to(&[b'x'; 2000], server)?;
     stage.expect(
@@ -88,10 +88,7 @@ fn the_client_says_when_a_reply_was_cut() -> anyhow::Result<()> {
             long_reply,
         ],
     )?;
-    stage.start(
-        "client",
-        &words(&format!("udp-echo-client --addr {server}")),
-    )?;
+    stage.start("client", &format!("udp-echo-client --addr {server}"))?;
     stage.type_line("client", "hello")?;
     stage.expect(
         "client",
@@ -104,7 +101,7 @@ fn the_client_says_when_a_reply_was_cut() -> anyhow::Result<()> {
 #[test]
 fn an_empty_datagram_is_echoed_not_taken_for_the_end() -> anyhow::Result<()> {
     let mut stage = stage();
-    let server = stage.serve("server", &words("udp-echo-server"))?;
+    let server = stage.serve("server", "udp-echo-server")?;
     let peer = python_style_socket()?;
     peer.send_to(b"", server)?;
     assert_eq!(receive(&peer)?, (Vec::new(), server));
@@ -117,10 +114,7 @@ fn an_empty_datagram_is_echoed_not_taken_for_the_end() -> anyhow::Result<()> {
     assert_eq!(receive(&peer)?.0, b"still there");
 
     // From the client: an empty line is an empty datagram.
-    stage.start(
-        "client",
-        &words(&format!("udp-echo-client --addr {server}")),
-    )?;
+    stage.start("client", &format!("udp-echo-client --addr {server}"))?;
     stage.type_line("client", "")?;
     stage.expect(
         "client",
@@ -133,11 +127,8 @@ fn an_empty_datagram_is_echoed_not_taken_for_the_end() -> anyhow::Result<()> {
 #[test]
 fn a_line_over_65507_bytes_is_refused_clearly() -> anyhow::Result<()> {
     let mut stage = stage();
-    let server = stage.serve("server", &words("udp-echo-server"))?;
-    stage.start(
-        "client",
-        &words(&format!("udp-echo-client --addr {server}")),
-    )?;
+    let server = stage.serve("server", "udp-echo-server")?;
+    stage.start("client", &format!("udp-echo-client --addr {server}"))?;
     // The largest payload IPv4 allows goes through (the server keeps 1024 bytes).
     stage.type_line("client", &"z".repeat(65_507))?;
     stage.expect(
@@ -232,7 +223,7 @@ fn a_server_that_never_answers_gets_each_try() -> anyhow::Result<()> {
 fn a_python_style_peer_talks_to_the_rust_server() -> anyhow::Result<()> {
     // What udp_client.py does: sendto(b'hello'), recvfrom(1024).
     let mut stage = stage();
-    let server = stage.serve("server", &words("udp-echo-server --reply hi"))?;
+    let server = stage.serve("server", "udp-echo-server --reply hi")?;
     stage.udp("peer", &server.to_string())?;
     stage.send("peer", "hello")?;
     stage.recv("peer", "hi")?;
@@ -249,7 +240,7 @@ fn the_rust_client_talks_to_a_python_style_server() -> anyhow::Result<()> {
     let server = python_style_socket()?;
     let addr = server.local_addr()?;
     let mut stage = stage();
-    stage.start("client", &words(&format!("udp-echo-client --addr {addr}")))?;
+    stage.start("client", &format!("udp-echo-client --addr {addr}"))?;
     stage.type_line("client", "hello")?;
     let (message, client) = receive(&server)?;
     assert_eq!(message, b"hello", "the client sends the line, no newline");
@@ -262,14 +253,14 @@ fn the_rust_client_talks_to_a_python_style_server() -> anyhow::Result<()> {
 #[test]
 fn the_quit_word_and_the_end_of_input_end_the_client() -> anyhow::Result<()> {
     let mut stage = stage();
-    let server = stage.serve("server", &words("udp-echo-server"))?;
+    let server = stage.serve("server", "udp-echo-server")?;
     stage.start(
         "quitter",
-        &words(&format!("udp-echo-client --addr {server} --quit Q")),
+        &format!("udp-echo-client --addr {server} --quit Q"),
     )?;
     stage.type_line("quitter", "q")?;
     stage.exit("quitter", 0)?;
-    stage.start("ender", &words(&format!("udp-echo-client --addr {server}")))?;
+    stage.start("ender", &format!("udp-echo-client --addr {server}"))?;
     stage.close_stdin("ender")?;
     stage.exit("ender", 0)?;
     // Neither said anything to the server: the quit word is not sent.
@@ -279,7 +270,7 @@ fn the_quit_word_and_the_end_of_input_end_the_client() -> anyhow::Result<()> {
 #[test]
 fn ctrl_c_stops_the_server_cleanly() -> anyhow::Result<()> {
     let mut stage = stage();
-    stage.serve("server", &words("udp-echo-server"))?;
+    stage.serve("server", "udp-echo-server")?;
     stage.interrupt("server")?;
     stage.expect("server", "server stopped (Ctrl-C)")?;
     stage.exit("server", 0)
@@ -351,8 +342,4 @@ fn receive(socket: &UdpSocket) -> anyhow::Result<(Vec<u8>, SocketAddr)> {
 /// A UDP port nothing listens on: bind port 0, note the port, close.
 fn closed_port() -> anyhow::Result<SocketAddr> {
     Ok(UdpSocket::bind("127.0.0.1:0")?.local_addr()?)
-}
-
-fn words(line: &str) -> Vec<String> {
-    line.split_whitespace().map(str::to_owned).collect()
 }

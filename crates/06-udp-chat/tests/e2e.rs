@@ -28,7 +28,7 @@ fn the_demo_plays() -> anyhow::Result<()> {
 
 /// Starts a client and returns the address it sends from, as it says.
 fn client(stage: &mut Stage, name: &str, server: &str) -> anyhow::Result<String> {
-    stage.start(name, &words(&format!("udp-chat-client --addr {server}")))?;
+    stage.start(name, &format!("udp-chat-client --addr {server}"))?;
     let line = stage.expect(name, &format!("chatting with {server} from "))?;
     let (_, local) = line
         .rsplit_once(" from ")
@@ -39,9 +39,7 @@ fn client(stage: &mut Stage, name: &str, server: &str) -> anyhow::Result<String>
 #[test]
 fn two_clients_interleaved_each_reply_reaches_only_its_sender() -> anyhow::Result<()> {
     let mut stage = stage();
-    let server = stage
-        .serve("server", &words("udp-chat-server"))?
-        .to_string();
+    let server = stage.serve("server", "udp-chat-server")?.to_string();
     let alice = client(&mut stage, "alice", &server)?;
     let bob = client(&mut stage, "bob", &server)?;
 
@@ -75,7 +73,7 @@ fn two_clients_interleaved_each_reply_reaches_only_its_sender() -> anyhow::Resul
 #[test]
 fn piped_output_has_no_colour_and_escapes_from_a_client_are_shown_escaped() -> anyhow::Result<()> {
     let mut stage = stage();
-    let server = stage.serve("server", &words("udp-chat-server"))?;
+    let server = stage.serve("server", "udp-chat-server")?;
     stage.udp("peer", &server.to_string())?;
     // A client tries to clear the operator's screen and recolour it.
     stage.send("peer", r"\e[2J\e[31mred alert\x07")?;
@@ -91,7 +89,7 @@ fn piped_output_has_no_colour_and_escapes_from_a_client_are_shown_escaped() -> a
 fn the_quit_word_stops_the_server_and_tells_the_client() -> anyhow::Result<()> {
     let mut stage = stage();
     let server = stage
-        .serve("server", &words("udp-chat-server --quit q"))?
+        .serve("server", "udp-chat-server --quit q")?
         .to_string();
     client(&mut stage, "client", &server)?;
     stage.type_line("client", "anyone?")?;
@@ -108,9 +106,7 @@ fn the_quit_word_stops_the_server_and_tells_the_client() -> anyhow::Result<()> {
 #[test]
 fn the_end_of_input_stops_the_server_like_the_quit_word() -> anyhow::Result<()> {
     let mut stage = stage();
-    let server = stage
-        .serve("server", &words("udp-chat-server"))?
-        .to_string();
+    let server = stage.serve("server", "udp-chat-server")?.to_string();
     client(&mut stage, "client", &server)?;
     stage.type_line("client", "hello?")?;
     stage.expect("server", "]: hello?")?;
@@ -125,7 +121,7 @@ fn the_end_of_input_stops_the_server_like_the_quit_word() -> anyhow::Result<()> 
 fn a_python_style_client_gets_its_reply() -> anyhow::Result<()> {
     // What the Python chat client does: sendto(line), recvfrom(1024).
     let mut stage = stage();
-    let server = stage.serve("server", &words("udp-chat-server"))?;
+    let server = stage.serve("server", "udp-chat-server")?;
     let peer = UdpSocket::bind("127.0.0.1:0")?;
     peer.set_read_timeout(Some(Duration::from_secs(5)))?;
     peer.send_to("你好".as_bytes(), server)?;
@@ -242,8 +238,4 @@ fn on_a_terminal_no_color_turns_the_highlight_off() -> anyhow::Result<()> {
     stage.absent("server", HIGHLIGHT)?;
     stage.type_line("server", "bye")?;
     stage.exit("server", 0)
-}
-
-fn words(line: &str) -> Vec<String> {
-    line.split_whitespace().map(str::to_owned).collect()
 }

@@ -25,7 +25,7 @@ fn the_demo_plays() -> anyhow::Result<()> {
 #[test]
 fn percent_y_gives_the_current_year() -> anyhow::Result<()> {
     let mut stage = stage();
-    let server = stage.serve("server", &words("time-server"))?;
+    let server = stage.serve("server", "time-server")?;
     let peer = python_style_socket()?;
     let before = Local::now().year();
     let year = ask(&peer, server, b"%Y")?;
@@ -39,7 +39,7 @@ fn percent_y_gives_the_current_year() -> anyhow::Result<()> {
 #[test]
 fn utc_answers_in_utc() -> anyhow::Result<()> {
     let mut stage = stage();
-    let server = stage.serve("server", &words("time-server --utc"))?;
+    let server = stage.serve("server", "time-server --utc")?;
     let peer = python_style_socket()?;
     assert_eq!(ask(&peer, server, b"%:z")?, "+00:00");
     Ok(())
@@ -48,7 +48,7 @@ fn utc_answers_in_utc() -> anyhow::Result<()> {
 #[test]
 fn each_bad_format_gets_an_error_and_the_next_request_is_answered() -> anyhow::Result<()> {
     let mut stage = stage();
-    let server = stage.serve("server", &words("time-server"))?;
+    let server = stage.serve("server", "time-server")?;
     let peer = python_style_socket()?;
     let cases: [(&[u8], &str); 8] = [
         (b"%Q", "`%Q` is not a strftime specifier"),
@@ -81,7 +81,7 @@ fn each_bad_format_gets_an_error_and_the_next_request_is_answered() -> anyhow::R
 #[test]
 fn an_empty_format_gets_the_documented_default() -> anyhow::Result<()> {
     let mut stage = stage();
-    let server = stage.serve("server", &words("time-server"))?;
+    let server = stage.serve("server", "time-server")?;
     let peer = python_style_socket()?;
     let answer = ask(&peer, server, b"")?;
     NaiveDateTime::parse_from_str(&answer, "%Y-%m-%d %H:%M:%S")
@@ -93,7 +93,7 @@ fn an_empty_format_gets_the_documented_default() -> anyhow::Result<()> {
 #[test]
 fn no_answer_is_larger_than_the_clients_buffer() -> anyhow::Result<()> {
     let mut stage = stage();
-    let server = stage.serve("server", &words("time-server"))?;
+    let server = stage.serve("server", "time-server")?;
     let peer = python_style_socket()?;
     // A format longer than the server's buffer is cut by the kernel: the
     // server says so instead of rendering what is left.
@@ -122,7 +122,7 @@ fn a_line_from_nc_keeps_its_newline_in_the_answer() -> anyhow::Result<()> {
     // nc -u sends what you type with its newline; the newline is part of
     // the format, so the answer ends with one and nc prints it on its line.
     let mut stage = stage();
-    let server = stage.serve("server", &words("time-server"))?;
+    let server = stage.serve("server", "time-server")?;
     let peer = python_style_socket()?;
     let answer = ask(&peer, server, b"%Y\n")?;
     assert!(answer.ends_with('\n') && answer.trim_end().parse::<i32>().is_ok());
@@ -132,7 +132,7 @@ fn a_line_from_nc_keeps_its_newline_in_the_answer() -> anyhow::Result<()> {
 #[test]
 fn many_requests_from_two_clients_are_all_answered() -> anyhow::Result<()> {
     let mut stage = stage();
-    let server = stage.serve("server", &words("time-server"))?;
+    let server = stage.serve("server", "time-server")?;
     let asker = move |name: &'static str| {
         std::thread::spawn(move || -> anyhow::Result<usize> {
             let socket = python_style_socket()?;
@@ -166,8 +166,8 @@ fn many_requests_from_two_clients_are_all_answered() -> anyhow::Result<()> {
 #[test]
 fn the_client_prints_answers_and_errors() -> anyhow::Result<()> {
     let mut stage = stage();
-    let server = stage.serve("server", &words("time-server"))?;
-    stage.start("client", &words(&format!("time-client --addr {server}")))?;
+    let server = stage.serve("server", "time-server")?;
+    stage.start("client", &format!("time-client --addr {server}"))?;
     stage.type_line("client", "%Y")?;
     stage.expect("client", &format!("reply from {server}: 20"))?;
     stage.type_line("client", "%Q")?;
@@ -185,7 +185,7 @@ fn the_rust_client_talks_to_a_python_style_server() -> anyhow::Result<()> {
     let server = python_style_socket()?;
     let addr = server.local_addr()?;
     let mut stage = stage();
-    stage.start("client", &words(&format!("time-client --addr {addr}")))?;
+    stage.start("client", &format!("time-client --addr {addr}"))?;
     stage.type_line("client", "%Y %m %d")?;
     let mut buf = [0; 1024];
     let (n, client) = server.recv_from(&mut buf)?;
@@ -245,8 +245,4 @@ fn ask(socket: &UdpSocket, server: SocketAddr, format: &[u8]) -> anyhow::Result<
     anyhow::ensure!(from == server, "an answer from {from}, not {server}");
     anyhow::ensure!(n <= 1024, "an answer of {n} bytes, more than 1024");
     Ok(String::from_utf8(buf[..n].to_vec())?)
-}
-
-fn words(line: &str) -> Vec<String> {
-    line.split_whitespace().map(str::to_owned).collect()
 }

@@ -8,10 +8,6 @@ fn stage() -> Stage {
     Stage::new(bins!["backlog-server", "backlog-probe"])
 }
 
-fn words(line: &str) -> Vec<String> {
-    line.split_whitespace().map(str::to_owned).collect()
-}
-
 #[test]
 fn the_demo_plays() -> anyhow::Result<()> {
     course::play_demo(
@@ -23,15 +19,10 @@ fn the_demo_plays() -> anyhow::Result<()> {
 /// Runs the probe against a fresh server and returns its summary line.
 fn probe(backlog: u32, count: u32) -> anyhow::Result<String> {
     let mut stage = stage();
-    let server = stage.serve(
-        "server",
-        &words(&format!("backlog-server --backlog {backlog}")),
-    )?;
+    let server = stage.serve("server", &format!("backlog-server --backlog {backlog}"))?;
     stage.start(
         "probe",
-        &words(&format!(
-            "backlog-probe --addr {server} --count {count} --timeout-ms 250"
-        )),
+        &format!("backlog-probe --addr {server} --count {count} --timeout-ms 250"),
     )?;
     let summary = stage.expect("probe", "summary:")?;
     stage.exit("probe", 0)?;
@@ -61,12 +52,10 @@ fn backlog_0_still_queues_one() -> anyhow::Result<()> {
 #[test]
 fn accepting_makes_room_for_one_more() -> anyhow::Result<()> {
     let mut stage = stage();
-    let server = stage.serve("server", &words("backlog-server --backlog 1"))?;
+    let server = stage.serve("server", "backlog-server --backlog 1")?;
     stage.start(
         "first",
-        &words(&format!(
-            "backlog-probe --addr {server} --count 3 --timeout-ms 250"
-        )),
+        &format!("backlog-probe --addr {server} --count 3 --timeout-ms 250"),
     )?;
     stage.expect("first", "summary: 2 of 3 completed")?;
     stage.exit("first", 0)?;
@@ -75,9 +64,7 @@ fn accepting_makes_room_for_one_more() -> anyhow::Result<()> {
     stage.expect("server", "accepted 127.0.0.1:")?;
     stage.start(
         "second",
-        &words(&format!(
-            "backlog-probe --addr {server} --count 2 --timeout-ms 250"
-        )),
+        &format!("backlog-probe --addr {server} --count 2 --timeout-ms 250"),
     )?;
     stage.expect("second", "summary: 1 of 2 completed")?;
     stage.exit("second", 0)?;

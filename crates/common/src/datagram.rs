@@ -95,12 +95,18 @@ pub fn local_for(server: SocketAddr) -> SocketAddr {
     SocketAddr::new(ip, 0)
 }
 
-/// How long a client waits for an answer, and how many times it asks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How long a client waits for an answer, and how many times it asks: the
+/// `--timeout` and `--tries` options of the UDP clients
+/// (`#[command(flatten)] patience: Patience`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::Args)]
 pub struct Patience {
-    /// How long each try waits for the answer.
+    /// How many seconds to wait for each answer (fractions allowed: 0.5).
+    #[arg(long = "timeout", value_name = "SECONDS", default_value = "1",
+          value_parser = parse_seconds)]
     pub wait: Duration,
-    /// How many times the question is sent before giving up (at least 1).
+    /// How many times to send a message before giving up on an answer.
+    #[arg(long, value_name = "N", default_value_t = 3,
+          value_parser = clap::value_parser!(u32).range(1..=100))]
     pub tries: u32,
 }
 

@@ -4,7 +4,6 @@
 
 use std::net::{SocketAddr, UdpSocket};
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
@@ -26,14 +25,8 @@ struct Args {
     /// sent.
     #[arg(long, value_name = "WORD", default_value = "bye")]
     quit: QuitWord,
-    /// How many seconds to wait for each answer (fractions allowed: 0.5).
-    #[arg(long, value_name = "SECONDS", default_value = "1",
-          value_parser = datagram::parse_seconds)]
-    timeout: Duration,
-    /// How many times to send a message before giving up on an answer.
-    #[arg(long, value_name = "N", default_value_t = 3,
-          value_parser = clap::value_parser!(u32).range(1..=100))]
-    tries: u32,
+    #[command(flatten)]
+    patience: Patience,
     /// Leave the socket unconnected, as the Python client does: answers are
     /// taken from anyone, and a closed port looks like silence.
     #[arg(long)]
@@ -65,10 +58,6 @@ fn talk(args: Args) -> anyhow::Result<()> {
     // ANCHOR_END: socket
 
     // ANCHOR: talk
-    let patience = Patience {
-        wait: args.timeout,
-        tries: args.tries,
-    };
     let mut typed = common::Typed::new("client> ");
     let mut buf = [0; common::BUFFER_SIZE];
     while let Some(line) = typed.next_line()? {
@@ -78,7 +67,7 @@ fn talk(args: Args) -> anyhow::Result<()> {
         // sendto() the line as one datagram (an empty line is an empty
         // datagram), then recvfrom(1024) the answer, sending again if none
         // comes in time.
-        let answer = datagram::ask(&socket, args.addr, line.as_bytes(), &mut buf, patience)?;
+        let answer = datagram::ask(&socket, args.addr, line.as_bytes(), &mut buf, args.patience)?;
         let reply = &buf[..answer.len];
         if reply.is_empty() {
             println!("reply from {}: (an empty datagram)", answer.from);

@@ -5,7 +5,6 @@
 
 use std::net::{SocketAddr, UdpSocket};
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
@@ -28,14 +27,8 @@ struct Args {
     /// sent.
     #[arg(long, value_name = "WORD", default_value = "bye")]
     quit: QuitWord,
-    /// How many seconds to wait for each answer (fractions allowed: 0.5).
-    #[arg(long, value_name = "SECONDS", default_value = "1",
-          value_parser = datagram::parse_seconds)]
-    timeout: Duration,
-    /// How many times to send a format before giving up on an answer.
-    #[arg(long, value_name = "N", default_value_t = 3,
-          value_parser = clap::value_parser!(u32).range(1..=100))]
-    tries: u32,
+    #[command(flatten)]
+    patience: Patience,
 }
 
 fn main() -> ExitCode {
@@ -57,10 +50,6 @@ fn ask_the_time(args: Args) -> anyhow::Result<()> {
         socket.local_addr()?
     );
 
-    let patience = Patience {
-        wait: args.timeout,
-        tries: args.tries,
-    };
     let mut typed = common::Typed::new("format (e.g. %Y %m %d)> ");
     let mut buf = [0; common::BUFFER_SIZE];
     while let Some(format) = typed.next_line()? {
@@ -69,7 +58,13 @@ fn ask_the_time(args: Args) -> anyhow::Result<()> {
         }
         // The format goes as it was typed, without a newline: the server
         // renders every byte of it.
-        let answer = datagram::ask(&socket, args.addr, format.as_bytes(), &mut buf, patience)?;
+        let answer = datagram::ask(
+            &socket,
+            args.addr,
+            format.as_bytes(),
+            &mut buf,
+            args.patience,
+        )?;
         println!(
             "reply from {}: {}",
             answer.from,
