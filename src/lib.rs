@@ -10,14 +10,20 @@
 //! - [`stage`]: runs the actors of a scenario (lesson binaries and raw socket
 //!   peers), reads their output with deadlines, and kills every process it
 //!   started when it is dropped, even when a test fails.
+//! - [`contract`]: what every lesson binary promises, checked.
+//! - [`ports`]: addresses where nothing answers, for "no server" tests.
 //! - [`book`]: checks that the book's includes and table of contents resolve.
 
 pub mod book;
 pub mod catalogue;
+pub mod contract;
+pub mod ports;
 pub mod scenario;
 pub mod stage;
 
 pub use catalogue::{LESSONS, Lesson};
+pub use contract::keeps_the_contract;
+pub use ports::{RefusingTcpPort, UnreachableUdpPort};
 pub use scenario::Scenario;
 pub use stage::{Bins, CommandLine, Stage};
 

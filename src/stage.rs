@@ -205,6 +205,7 @@ impl Stage {
 
     /// Shows narration in the demo (and in failure transcripts).
     pub fn narrate(&mut self, text: &str) {
+        self.pause();
         self.record(format!("── {text}"));
     }
 

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, ensure};
-use course::{Bins, LESSONS, Scenario, Stage};
+use course::{LESSONS, Scenario};
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -139,20 +139,49 @@ fn every_lesson_tests_its_own_demo() -> anyhow::Result<()> {
 }
 
 #[test]
-fn every_demo_plays() -> anyhow::Result<()> {
-    // The lesson binaries sit beside this test's own folder (target/debug):
-    // `cargo test --workspace` builds them for the lessons' tests.
-    let exe = std::env::current_exe()?;
-    let bins = exe
-        .parent()
-        .and_then(Path::parent)
-        .context("no target folder")?;
+fn every_lesson_tests_the_contract() -> anyhow::Result<()> {
     for lesson in LESSONS {
-        let scenario = Scenario::load(&root().join(lesson.demo()))?;
-        let mut stage = Stage::new(Bins::in_folder(bins));
-        scenario
-            .play(&mut stage)
-            .with_context(|| format!("lesson {}'s demo", lesson.number))?;
+        let tests = read(format!("{}/tests/e2e.rs", lesson.dir))?;
+        let call = format!("course::keeps_the_contract({}, ", lesson.number);
+        ensure!(
+            tests.contains(&call),
+            "{}/tests/e2e.rs should check the contract with `{call}...)`",
+            lesson.dir
+        );
+    }
+    Ok(())
+}
+
+#[test]
+fn each_client_defaults_to_its_own_lessons_server() -> anyhow::Result<()> {
+    for lesson in LESSONS {
+        let expected = format!("127.0.0.1:{}", lesson.port);
+        let given = lesson
+            .client_defaults
+            .windows(2)
+            .find(|pair| pair[0] == "--addr")
+            .map(|pair| pair[1].to_owned());
+        let addr = match given {
+            Some(addr) => addr,
+            None => {
+                let owner = LESSONS
+                    .iter()
+                    .find(|other| other.package == lesson.client.package)
+                    .context("no lesson builds the client")?;
+                let source = read(format!("{}/src/bin/{}.rs", owner.dir, lesson.client.name))?;
+                source
+                    .split("default_value = \"")
+                    .nth(1)
+                    .and_then(|rest| rest.split('"').next())
+                    .unwrap_or_default()
+                    .to_owned()
+            }
+        };
+        ensure!(
+            addr == expected,
+            "`make client L={}` would talk to {addr}, but the lesson's server listens on {expected}",
+            lesson.number
+        );
     }
     Ok(())
 }

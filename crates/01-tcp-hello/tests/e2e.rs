@@ -1,8 +1,6 @@
 //! Lesson 1 end to end: the server and the client as a learner runs them,
 //! and the peers they must also work with.
 
-use std::net::TcpListener;
-
 use assert_cmd::Command;
 use course::{Stage, bins};
 use predicates::str::contains;
@@ -69,7 +67,8 @@ fn a_line_from_nc_is_shown_without_its_newline_and_escapes_are_defused() -> anyh
 
 #[test]
 fn the_client_without_a_server_says_connection_refused() -> anyhow::Result<()> {
-    let addr = free_port()?;
+    let refusing = course::RefusingTcpPort::new()?;
+    let addr = refusing.addr()?.to_string();
     Command::cargo_bin("tcp-hello-client")?
         .args(["--addr", &addr])
         .timeout(std::time::Duration::from_secs(10))
@@ -110,8 +109,7 @@ fn help_names_the_lesson() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A port nothing listens on: bind port 0, note the port, close.
-fn free_port() -> anyhow::Result<String> {
-    let listener = TcpListener::bind("127.0.0.1:0")?;
-    Ok(listener.local_addr()?.to_string())
+#[test]
+fn the_binaries_keep_the_course_contract() -> anyhow::Result<()> {
+    course::keeps_the_contract(1, &bins!["tcp-hello-server", "tcp-hello-client"])
 }

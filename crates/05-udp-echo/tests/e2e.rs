@@ -151,7 +151,8 @@ fn a_line_over_65507_bytes_is_refused_clearly() -> anyhow::Result<()> {
 
 #[test]
 fn without_a_server_the_client_says_the_port_is_closed() -> anyhow::Result<()> {
-    let addr = closed_port()?;
+    let unreachable = course::UnreachableUdpPort::new()?;
+    let addr = unreachable.addr()?;
     let started = Instant::now();
     Command::cargo_bin("udp-echo-client")?
         .args(["--addr", &addr.to_string()])
@@ -172,7 +173,8 @@ fn without_a_server_the_client_says_the_port_is_closed() -> anyhow::Result<()> {
 
 #[test]
 fn unconnected_the_client_hears_only_silence_and_gives_up() -> anyhow::Result<()> {
-    let addr = closed_port()?;
+    let unreachable = course::UnreachableUdpPort::new()?;
+    let addr = unreachable.addr()?;
     Command::cargo_bin("udp-echo-client")?
         .args(["--addr", &addr.to_string(), "--unconnected"])
         .args(["--timeout", "0.2", "--tries", "2"])
@@ -339,7 +341,7 @@ fn receive(socket: &UdpSocket) -> anyhow::Result<(Vec<u8>, SocketAddr)> {
     Ok((buf[..n].to_vec(), from))
 }
 
-/// A UDP port nothing listens on: bind port 0, note the port, close.
-fn closed_port() -> anyhow::Result<SocketAddr> {
-    Ok(UdpSocket::bind("127.0.0.1:0")?.local_addr()?)
+#[test]
+fn the_binaries_keep_the_course_contract() -> anyhow::Result<()> {
+    course::keeps_the_contract(5, &bins!["udp-echo-server", "udp-echo-client"])
 }

@@ -198,7 +198,8 @@ fn the_rust_client_talks_to_a_python_style_server() -> anyhow::Result<()> {
 
 #[test]
 fn without_a_server_the_client_says_the_port_is_closed() -> anyhow::Result<()> {
-    let addr = UdpSocket::bind("127.0.0.1:0")?.local_addr()?;
+    let unreachable = course::UnreachableUdpPort::new()?;
+    let addr = unreachable.addr()?;
     Command::cargo_bin("time-client")?
         .args(["--addr", &addr.to_string()])
         .write_stdin("%Y\n")
@@ -245,4 +246,9 @@ fn ask(socket: &UdpSocket, server: SocketAddr, format: &[u8]) -> anyhow::Result<
     anyhow::ensure!(from == server, "an answer from {from}, not {server}");
     anyhow::ensure!(n <= 1024, "an answer of {n} bytes, more than 1024");
     Ok(String::from_utf8(buf[..n].to_vec())?)
+}
+
+#[test]
+fn the_binaries_keep_the_course_contract() -> anyhow::Result<()> {
+    course::keeps_the_contract(7, &bins!["time-server", "time-client"])
 }

@@ -74,7 +74,8 @@ fn accepting_makes_room_for_one_more() -> anyhow::Result<()> {
 
 #[test]
 fn the_probe_without_a_server_reports_refusals() -> anyhow::Result<()> {
-    let addr = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+    let refusing = course::RefusingTcpPort::new()?;
+    let addr = refusing.addr()?;
     Command::cargo_bin("backlog-probe")?
         .args(["--addr", &addr.to_string(), "--count", "2"])
         .timeout(std::time::Duration::from_secs(10))
@@ -83,7 +84,8 @@ fn the_probe_without_a_server_reports_refusals() -> anyhow::Result<()> {
         .stdout(contains("connection 1: refused"))
         .stdout(contains(
             "summary: 0 of 2 completed the handshake, 0 timed out, 2 refused",
-        ));
+        ))
+        .stdout(contains("start the server with `make server L=8`"));
     Ok(())
 }
 
@@ -95,4 +97,9 @@ fn the_probe_never_opens_more_than_64() -> anyhow::Result<()> {
         .code(2)
         .stderr(contains("65 is not in 1..=64"));
     Ok(())
+}
+
+#[test]
+fn the_binaries_keep_the_course_contract() -> anyhow::Result<()> {
+    course::keeps_the_contract(8, &bins!["backlog-server", "backlog-probe"])
 }

@@ -11,12 +11,7 @@ use std::os::fd::AsRawFd;
 use std::time::Duration;
 
 use anyhow::Context;
-use nix::sys::socket::{MsgFlags, SockaddrStorage, recvmsg};
-use socket2::SockRef;
-
-/// `MSG_DONTWAIT`: return at once instead of waiting when nothing is queued
-/// (Linux's value).
-const MSG_DONTWAIT: i32 = 0x40;
+use nix::sys::socket::{MsgFlags, SockaddrStorage, recv, recvmsg};
 
 /// One datagram received into a buffer: how much of it the buffer holds, how
 /// long it really was, and who sent it.
@@ -178,14 +173,13 @@ pub fn ask(
 /// Throws away every datagram already waiting on `socket` (at most 64, so a
 /// flood cannot keep the caller here) and returns how many there were.
 fn drop_late_answers(socket: &UdpSocket) -> usize {
-    let socket = SockRef::from(socket);
     let mut dropped = 0;
     while dropped < 64 {
         // recv with no buffer takes the whole datagram off the queue and
         // discards it; MSG_DONTWAIT makes it return at once when none waits.
         // Anything but a datagram (nothing waiting, or an error left by an
         // earlier datagram) ends the loop.
-        match socket.recv_with_flags(&mut [], MSG_DONTWAIT) {
+        match recv(socket.as_raw_fd(), &mut [], MsgFlags::MSG_DONTWAIT) {
             Ok(_) => dropped += 1,
             Err(_) => break,
         }
@@ -301,7 +295,9 @@ mod tests {
     fn ask_on_a_connected_socket_hears_port_unreachable() -> anyhow::Result<()> {
         let (client, closed) = pair()?;
         let addr = closed.local_addr()?;
-        drop(closed);
+        // Keep the port taken, but deaf: connected to itself, it matches no
+        // datagram from the client, so the kernel answers "port unreachable".
+        closed.connect(addr)?;
         client.connect(addr)?;
         let patience = Patience {
             wait: Duration::from_secs(5),

@@ -6,6 +6,9 @@ use std::io;
 use std::process::ExitCode;
 
 use clap::Parser;
+// "Message too long": what `send` says of a datagram larger than the
+// protocol allows; the standard library has no error kind for it.
+use nix::errno::Errno;
 
 /// The largest UDP payload over IPv4: 65,535 bytes of IP packet, less 20 of
 /// IP header and 8 of UDP header.
@@ -49,17 +52,16 @@ pub fn hint(lesson: u8, err: &anyhow::Error) -> Option<String> {
         .chain()
         .find_map(|cause| cause.downcast_ref::<io::Error>())?;
     let hint = match io.kind() {
-        io::ErrorKind::AddrInUse if lesson == 2 => "a connection on this port waits in \
-            TIME_WAIT: run both servers with --reuse-addr, pick another port, or wait a minute \
-            (ss -tan state time-wait shows it)"
+        io::ErrorKind::AddrInUse if lesson == 2 => "a server still listening on this port, \
+            or a connection of an earlier run waiting in TIME_WAIT (about a minute; `ss -tan \
+            state time-wait` shows it); stop the other server, or run both with --reuse-addr"
             .to_owned(),
-        io::ErrorKind::AddrInUse => "another socket holds this address: a server still \
-            running, or a connection in TIME_WAIT for about a minute after a server closed \
-            it; pick another port with --addr, or see lesson 2 (make run-lesson L=2) on \
-            SO_REUSEADDR"
+        io::ErrorKind::AddrInUse => "another socket holds this address: is a server already \
+            running on this port, perhaps in another terminal? Stop it, or pick another port \
+            with --addr (port 0 picks a free one)"
             .to_owned(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => "nothing arrived in time: \
-            is the other side running, and is it waiting for you too?"
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => "nothing arrived in time: is \
+            the other side running, and does it answer?"
             .to_owned(),
         io::ErrorKind::ConnectionRefused => format!(
             "is the server running? Start it in another terminal with `make server L={lesson}`, \
@@ -76,7 +78,7 @@ pub fn hint(lesson: u8, err: &anyhow::Error) -> Option<String> {
              with unread data"
                 .to_owned()
         }
-        _ if io.raw_os_error() == Some(EMSGSIZE) => format!(
+        _ if io.raw_os_error() == Some(Errno::EMSGSIZE as i32) => format!(
             "a UDP datagram carries at most {MAX_UDP_PAYLOAD} bytes over IPv4; \
              send a shorter message"
         ),
@@ -84,10 +86,6 @@ pub fn hint(lesson: u8, err: &anyhow::Error) -> Option<String> {
     };
     Some(hint)
 }
-
-/// "Message too long": the error `send` gives for a datagram larger than
-/// the protocol allows (Linux's value; the standard library has no kind for it).
-const EMSGSIZE: i32 = 90;
 
 #[cfg(test)]
 mod tests {
@@ -105,10 +103,11 @@ mod tests {
         let refused = hint(3, &failed(io::ErrorKind::ConnectionRefused)).expect("a hint");
         assert!(refused.contains("make server L=3"), "{refused}");
         let in_use = hint(1, &failed(io::ErrorKind::AddrInUse)).expect("a hint");
-        assert!(in_use.contains("lesson 2"), "{in_use}");
+        assert!(in_use.contains("already running"), "{in_use}");
         let in_lesson_2 = hint(2, &failed(io::ErrorKind::AddrInUse)).expect("a hint");
         assert!(in_lesson_2.contains("--reuse-addr"), "{in_lesson_2}");
-        let too_big = anyhow::Error::new(io::Error::from_raw_os_error(EMSGSIZE));
+        assert!(in_lesson_2.contains("still listening"), "{in_lesson_2}");
+        let too_big = anyhow::Error::new(io::Error::from_raw_os_error(Errno::EMSGSIZE as i32));
         assert!(hint(5, &too_big).expect("a hint").contains("65507"));
     }
 

@@ -20,7 +20,9 @@ pub struct Shown<'a>(&'a [u8]);
 
 /// Wraps received bytes for display: they are read as UTF-8, each invalid
 /// sequence shows as U+FFFD (`�`), control characters show escaped (`\n`,
-/// `\r`, `\t`, `\x1b`, ...), and one trailing line ending is dropped.
+/// `\r`, `\t`, `\x1b`, ...), a backslash shows doubled (`\\`, so that the
+/// four characters `\x1b` sent as text never look like an escaped ESC), and
+/// one trailing line ending is dropped.
 ///
 /// ```
 /// assert_eq!(common::show(b"hi\n").to_string(), "hi");
@@ -37,7 +39,7 @@ impl fmt::Display for Shown<'_> {
             let text = chunk.valid();
             let mut start = 0;
             for (at, c) in text.char_indices() {
-                if c.is_control() {
+                if c.is_control() || c == '\\' {
                     f.write_str(&text[start..at])?;
                     write_escaped(f, c)?;
                     start = at + c.len_utf8();
@@ -57,6 +59,7 @@ fn write_escaped(f: &mut fmt::Formatter<'_>, c: char) -> fmt::Result {
         '\n' => f.write_str("\\n"),
         '\r' => f.write_str("\\r"),
         '\t' => f.write_str("\\t"),
+        '\\' => f.write_str("\\\\"),
         c if (c as u32) < 0x80 => write!(f, "\\x{:02x}", c as u32),
         c => write!(f, "\\u{{{:x}}}", c as u32),
     }
@@ -86,6 +89,12 @@ mod tests {
             "\\x1b[2J\\x07a\\rb\\tc\\x00"
         );
         assert_eq!(show("\u{85}".as_bytes()).to_string(), "\\u{85}");
+    }
+
+    #[test]
+    fn a_backslash_is_doubled_so_text_never_passes_for_an_escape() {
+        assert_eq!(show(br"\x1b[31m").to_string(), r"\\x1b[31m");
+        assert_eq!(show(b"\x1b[31m").to_string(), r"\x1b[31m");
     }
 
     #[test]

@@ -1,18 +1,18 @@
 //! Lesson 1, the client: connect, say `hello!`, print the answer.
 //! (In the Python course: tcp_client.py.)
 
-use std::io::{Read, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::{Context, anyhow, bail};
 use clap::Parser;
 
 /// Lesson 1 (TCP hello), the client: connects to the server, sends
 /// `hello!`, prints the answer, and waits for the server to close.
 #[derive(Parser)]
-#[command(version)]
+#[command(name = env!("CARGO_BIN_NAME"), version)]
 struct Args {
     /// The server's address.
     #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:8898",
@@ -21,8 +21,9 @@ struct Args {
     /// What to say.
     #[arg(long, default_value = "hello!")]
     message: String,
-    /// How many seconds to wait for the server to answer.
-    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    /// How many seconds to wait for the server to answer, then to close.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
     timeout: u64,
 }
 
@@ -42,16 +43,16 @@ fn talk(args: Args) -> anyhow::Result<()> {
     stream.set_read_timeout(Some(Duration::from_secs(args.timeout)))?;
 
     // send(): the bytes of the message and nothing else; no newline.
+    println!("sending: {}", args.message);
     stream
         .write_all(args.message.as_bytes())
         .context("cannot send")?;
-    println!("sent: {}", args.message);
 
     // recv(1024): wait for the answer.
     let mut buf = [0; common::BUFFER_SIZE];
     let n = stream
         .read(&mut buf)
-        .with_context(|| format!("no answer from the server within {} s", args.timeout))?;
+        .map_err(|err| failed_read(err, "answer", args.timeout))?;
     if n == 0 {
         bail!("the server closed the connection without answering");
     }
@@ -62,7 +63,7 @@ fn talk(args: Args) -> anyhow::Result<()> {
     loop {
         let n = stream
             .read(&mut buf)
-            .with_context(|| format!("the server did not close within {} s", args.timeout))?;
+            .map_err(|err| failed_read(err, "close", args.timeout))?;
         if n == 0 {
             break;
         }
@@ -72,3 +73,14 @@ fn talk(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 // ANCHOR_END: talk
+
+/// Names what went wrong while waiting for the server's `answer` or
+/// `close`: the read timeout expired (Linux says EAGAIN, which Rust calls
+/// WouldBlock), or the connection failed, for example with a reset.
+fn failed_read(err: std::io::Error, waiting_for: &str, timeout: u64) -> anyhow::Error {
+    if matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) {
+        anyhow!("no {waiting_for} from the server within {timeout} s")
+    } else {
+        anyhow::Error::new(err).context(format!("waiting for the server's {waiting_for}"))
+    }
+}

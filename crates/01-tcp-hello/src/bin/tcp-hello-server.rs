@@ -11,7 +11,7 @@ use clap::Parser;
 /// Lesson 1 (TCP hello), the server: waits for one client, prints what it
 /// sends, answers `hi` and closes the connection.
 #[derive(Parser)]
-#[command(version)]
+#[command(name = env!("CARGO_BIN_NAME"), version)]
 struct Args {
     /// Where to listen (port 0 lets the kernel pick a free port).
     #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:8898",

@@ -14,7 +14,7 @@ use common::{QuitWord, Typed, show};
 /// connects, then you and the server take turns, you first, until either
 /// side types the quit word or your input ends.
 #[derive(Parser)]
-#[command(version)]
+#[command(name = env!("CARGO_BIN_NAME"), version)]
 struct Args {
     /// The server's address.
     #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:8090",

@@ -14,7 +14,7 @@ use common::{QuitWord, Typed, show};
 /// you and the client take turns, the client first, until either side types
 /// the quit word or its input ends.
 #[derive(Parser)]
-#[command(version)]
+#[command(name = env!("CARGO_BIN_NAME"), version)]
 struct Args {
     /// Where to listen (port 0 lets the kernel pick a free port).
     #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:8090",
@@ -51,7 +51,7 @@ fn serve(args: Args) -> anyhow::Result<()> {
         // recv(1024): wait for the client's turn. 0 bytes means it closed.
         let n = conn.read(&mut buf).context("cannot receive")?;
         if n == 0 {
-            println!("{client} closed the connection");
+            println!("{client} left: it closed the connection");
             break;
         }
         println!("{client} says: {}", show(&buf[..n]));

@@ -16,7 +16,7 @@ use common::{QuitWord, Typed, show};
 /// connection, reset) or you type the quit word, accepts the next. The end
 /// of your input stops the server.
 #[derive(Parser)]
-#[command(version)]
+#[command(name = env!("CARGO_BIN_NAME"), version)]
 struct Args {
     /// Where to listen (port 0 lets the kernel pick a free port).
     #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:8001",

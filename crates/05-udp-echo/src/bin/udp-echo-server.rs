@@ -17,7 +17,7 @@ use common::datagram;
 /// address it came from. There are no connections: every datagram stands
 /// alone, and the server runs until Ctrl-C.
 #[derive(Parser)]
-#[command(version)]
+#[command(name = env!("CARGO_BIN_NAME"), version)]
 struct Args {
     /// Where to listen (port 0 lets the kernel pick a free port).
     #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:9000",

@@ -16,7 +16,7 @@ use common::datagram::{self, Patience};
 /// word or the end of input (Ctrl-D) ends it; so does the server's quit
 /// word as a reply.
 #[derive(Parser)]
-#[command(version)]
+#[command(name = env!("CARGO_BIN_NAME"), version)]
 struct Args {
     /// The server's address.
     #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:8081",
@@ -62,7 +62,12 @@ fn chat(args: Args) -> anyhow::Result<()> {
         }
         let reply = datagram::ask(&socket, args.addr, line.as_bytes(), &mut buf, patience)?;
         let text = &buf[..reply.len];
-        println!("reply from {}: {}", reply.from, common::show(text));
+        if text.is_empty() {
+            // The operator pressed Enter on an empty line: a datagram of 0 bytes.
+            println!("reply from {}: (an empty datagram)", reply.from);
+        } else {
+            println!("reply from {}: {}", reply.from, common::show(text));
+        }
         if args.quit.matches(text) {
             println!("the server said {}: it has stopped", args.quit);
             break;

@@ -17,7 +17,7 @@ use common::{Highlight, QuitWord, datagram};
 /// The quit word or the end of input (Ctrl-D) stops the server, after
 /// sending the quit word to the client it was answering.
 #[derive(Parser)]
-#[command(version)]
+#[command(name = env!("CARGO_BIN_NAME"), version)]
 struct Args {
     /// Where to listen (port 0 lets the kernel pick a free port).
     #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:8081",

@@ -17,7 +17,7 @@ use common::datagram::{self, Patience};
 /// 5's client it waits --timeout seconds and sends again, --tries times in
 /// all. The quit word or the end of input (Ctrl-D) ends it.
 #[derive(Parser)]
-#[command(version)]
+#[command(name = env!("CARGO_BIN_NAME"), version)]
 struct Args {
     /// The server's address.
     #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:9001",

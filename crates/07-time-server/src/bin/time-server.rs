@@ -20,7 +20,7 @@ use common::datagram;
 /// `%Y-%m-%d %H:%M:%S`. A format that cannot be rendered gets an answer that
 /// starts with `error:` and says why. Runs until Ctrl-C.
 #[derive(Parser)]
-#[command(version)]
+#[command(name = env!("CARGO_BIN_NAME"), version)]
 struct Args {
     /// Where to listen (port 0 lets the kernel pick a free port).
     #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:9001",

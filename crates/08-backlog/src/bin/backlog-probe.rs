@@ -14,7 +14,7 @@ use clap::Parser;
 /// and reports for each whether the handshake completed and how long it
 /// took, then a summary.
 #[derive(Parser)]
-#[command(version)]
+#[command(name = env!("CARGO_BIN_NAME"), version)]
 struct Args {
     /// The server's address.
     #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:8080",
@@ -72,6 +72,12 @@ fn probe(args: Args) -> anyhow::Result<()> {
         open.len(),
         args.count
     );
+    if refused == args.count {
+        println!(
+            "(nothing listens on {}: start the server with `make server L=8`)",
+            args.addr
+        );
+    }
     Ok(())
 }
 // ANCHOR_END: probe

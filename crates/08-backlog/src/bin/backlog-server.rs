@@ -15,7 +15,7 @@ use socket2::{Domain, Protocol, Socket, Type};
 /// and accepts nothing until you press Enter, so connections pile up in the
 /// kernel's queue. Run backlog-probe to count how many fit.
 #[derive(Parser)]
-#[command(version)]
+#[command(name = env!("CARGO_BIN_NAME"), version)]
 struct Args {
     /// Where to listen (port 0 lets the kernel pick a free port).
     #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:8080",
