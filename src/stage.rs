@@ -8,7 +8,7 @@
 //! started, so a failing test leaves no server behind.
 
 use std::collections::{HashMap, VecDeque};
-use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream, UdpSocket};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
@@ -48,6 +48,21 @@ impl Bins {
     pub fn with(mut self, name: &str, path: impl Into<PathBuf>) -> Self {
         self.named.insert(name.to_owned(), path.into());
         self
+    }
+
+    /// Adds a binary of another lesson's package, found beside `own` (a
+    /// binary of this one): Cargo gives a test only its own package's
+    /// binaries, and `cargo build --workspace --bins` (which `make test`
+    /// runs) puts the others in the same folder.
+    pub fn with_neighbour(self, own: &str, name: &str) -> anyhow::Result<Self> {
+        let path = self.path(own)?.with_file_name(name);
+        if !path.exists() {
+            bail!(
+                "{} is missing: run `cargo build --workspace --bins` (make test does) first",
+                path.display()
+            );
+        }
+        Ok(self.with(name, path))
     }
 
     /// The path of binary `name`.
@@ -615,7 +630,7 @@ impl Stage {
             match stream.read(&mut buf) {
                 Ok(0) => break,
                 Ok(n) => received.extend_from_slice(&buf[..n]),
-                Err(err) if is_timeout(&err) => {
+                Err(err) if common::is_timeout(&err) => {
                     bail!("{actor}'s connection was not closed within {limit:?}")
                 }
                 Err(err) => return Err(err).context(format!("{actor}'s connection failed")),
@@ -714,7 +729,8 @@ impl Stage {
                 match reader.read_until(b'\n', &mut line) {
                     Ok(0) | Err(_) => break,
                     Ok(_) => {
-                        let text = String::from_utf8_lossy(crate_trim(&line)).into_owned();
+                        let text = String::from_utf8_lossy(common::show::trim_line_ending(&line))
+                            .into_owned();
                         let event = Event::Line {
                             actor: actor.clone(),
                             stream,
@@ -801,11 +817,6 @@ impl Drop for Stage {
     }
 }
 
-fn crate_trim(line: &[u8]) -> &[u8] {
-    let line = line.strip_suffix(b"\n").unwrap_or(line);
-    line.strip_suffix(b"\r").unwrap_or(line)
-}
-
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     if needle.is_empty() {
         return Some(0);
@@ -813,10 +824,6 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack
         .windows(needle.len())
         .position(|window| window == needle)
-}
-
-fn is_timeout(err: &std::io::Error) -> bool {
-    matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut)
 }
 
 fn read_or_timeout(
@@ -827,7 +834,9 @@ fn read_or_timeout(
 ) -> anyhow::Result<usize> {
     match result {
         Ok(n) => Ok(n),
-        Err(err) if is_timeout(&err) => bail!("{actor} received no `{text}` within {limit:?}"),
+        Err(err) if common::is_timeout(&err) => {
+            bail!("{actor} received no `{text}` within {limit:?}")
+        }
         Err(err) => Err(err).context(format!("{actor} failed while waiting for `{text}`")),
     }
 }

@@ -12,18 +12,9 @@ fn stage() -> Stage {
 fn the_demo_plays() -> anyhow::Result<()> {
     // The demo borrows lesson 1's client, which Cargo builds for lesson 1's
     // tests only; the server's own peer stands in for it in the tests below.
-    let client = std::path::Path::new(env!("CARGO_BIN_EXE_reuse-addr-server"))
-        .with_file_name("tcp-hello-client");
-    if !client.exists() {
-        anyhow::bail!(
-            "{} is missing: run `cargo build --workspace --bins` (make test does) first",
-            client.display()
-        );
-    }
-    course::play_demo(
-        env!("CARGO_MANIFEST_DIR"),
-        bins!["reuse-addr-server"].with("tcp-hello-client", client),
-    )
+    let bins =
+        bins!["reuse-addr-server"].with_neighbour("reuse-addr-server", "tcp-hello-client")?;
+    course::play_demo(env!("CARGO_MANIFEST_DIR"), bins)
 }
 
 /// Runs the server once on port 0, serves one client so that the server

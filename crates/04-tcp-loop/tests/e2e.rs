@@ -16,17 +16,8 @@ fn serve(stage: &mut Stage) -> anyhow::Result<String> {
 #[test]
 fn the_demo_plays() -> anyhow::Result<()> {
     // The demo borrows lesson 3's client, built by `cargo build --workspace`.
-    let client = std::path::Path::new(env!("CARGO_BIN_EXE_tcp-loop-server"))
-        .with_file_name("tcp-chat-client");
-    anyhow::ensure!(
-        client.exists(),
-        "{} is missing: run `cargo build --workspace --bins` (make test does) first",
-        client.display()
-    );
-    course::play_demo(
-        env!("CARGO_MANIFEST_DIR"),
-        bins!["tcp-loop-server"].with("tcp-chat-client", client),
-    )
+    let bins = bins!["tcp-loop-server"].with_neighbour("tcp-loop-server", "tcp-chat-client")?;
+    course::play_demo(env!("CARGO_MANIFEST_DIR"), bins)
 }
 
 #[test]

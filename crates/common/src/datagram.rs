@@ -148,7 +148,7 @@ pub fn ask(
             .with_context(|| format!("cannot send {} bytes to {server}", message.len()))?;
         match recv_from(socket, buf) {
             Ok(answer) => return Ok(answer),
-            Err(err) if is_timeout(&err) => continue,
+            Err(err) if crate::is_timeout(&err) => continue,
             Err(err) if err.kind() == io::ErrorKind::ConnectionRefused => {
                 return Err(err).with_context(|| {
                     format!("nothing listens on {server}: the kernel answered \"port unreachable\"")
@@ -185,15 +185,6 @@ fn drop_late_answers(socket: &UdpSocket) -> usize {
         }
     }
     dropped
-}
-
-/// Whether an I/O error means "the read timeout expired" (Linux says
-/// `EAGAIN`, which Rust calls `WouldBlock`).
-pub fn is_timeout(err: &io::Error) -> bool {
-    matches!(
-        err.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-    )
 }
 
 /// Parses `--timeout SECONDS`: a positive number of seconds, fractions
@@ -272,14 +263,16 @@ mod tests {
             wait: Duration::from_millis(50),
             tries: 3,
         };
-        let err = ask(
+        let asked = ask(
             &client,
             silent.local_addr()?,
             b"anyone?",
             &mut [0; 16],
             patience,
-        )
-        .expect_err("nobody answers");
+        );
+        let Err(err) = asked else {
+            anyhow::bail!("a silent socket answered: {asked:?}");
+        };
         let text = format!("{err:#}");
         assert!(text.contains("after 3 tries"), "{text}");
         assert!(text.contains("UDP does not retransmit"), "{text}");
@@ -303,8 +296,10 @@ mod tests {
             wait: Duration::from_secs(5),
             tries: 3,
         };
-        let err =
-            ask(&client, addr, b"anyone?", &mut [0; 16], patience).expect_err("the port is closed");
+        let asked = ask(&client, addr, b"anyone?", &mut [0; 16], patience);
+        let Err(err) = asked else {
+            anyhow::bail!("a closed port answered: {asked:?}");
+        };
         assert!(format!("{err:#}").contains("port unreachable"), "{err:#}");
         Ok(())
     }

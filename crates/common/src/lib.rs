@@ -19,7 +19,7 @@ pub use args::{QuitWord, parse_addr};
 pub use colour::{Highlight, colour_enabled};
 pub use input::Typed;
 pub use ready::announce;
-pub use report::run;
+pub use report::{is_timeout, run};
 pub use show::{Shown, show};
 pub use signal::stop_on_ctrl_c;
 

@@ -1,7 +1,7 @@
 //! Lesson 1, the client: connect, say `hello!`, print the answer.
 //! (In the Python course: tcp_client.py.)
 
-use std::io::{ErrorKind, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -78,7 +78,7 @@ fn talk(args: Args) -> anyhow::Result<()> {
 /// `close`: the read timeout expired (Linux says EAGAIN, which Rust calls
 /// WouldBlock), or the connection failed, for example with a reset.
 fn failed_read(err: std::io::Error, waiting_for: &str, timeout: u64) -> anyhow::Error {
-    if matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) {
+    if common::is_timeout(&err) {
         anyhow!("no {waiting_for} from the server within {timeout} s")
     } else {
         anyhow::Error::new(err).context(format!("waiting for the server's {waiting_for}"))

@@ -61,10 +61,7 @@ fn serve(args: Args) -> anyhow::Result<()> {
         }
 
         // input(): the operator's reply. End of input counts as the quit word.
-        let reply = match typed.next_line()? {
-            Some(line) => line,
-            None => args.quit.to_string(),
-        };
+        let reply = typed.next_line()?.unwrap_or_else(|| args.quit.to_string());
         // sendto(): the reply goes to the address this message came from,
         // and to no other client.
         if let Err(err) = socket.send_to(reply.as_bytes(), client) {
