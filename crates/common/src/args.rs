@@ -27,6 +27,21 @@ pub fn parse_addr(text: &str) -> Result<SocketAddr, String> {
         .ok_or_else(|| format!("'{text}' resolves to no address: {hint}"))
 }
 
+/// The variable in which `make client` gives a client that two lessons share
+/// the server address of the lesson being followed.
+pub const DEFAULT_ADDR_VARIABLE: &str = "COURSE_DEFAULT_ADDR";
+
+/// A client's default `--addr`: `own`, its own lesson's server, unless
+/// `make client` names another lesson's server in `COURSE_DEFAULT_ADDR`
+/// (lesson 2 borrows lesson 1's client, lesson 4 lesson 3's), so that
+/// `--help` tells the truth about where the client connects.
+pub fn default_addr(own: &str) -> String {
+    std::env::var(DEFAULT_ADDR_VARIABLE)
+        .ok()
+        .filter(|addr| parse_addr(addr).is_ok())
+        .unwrap_or_else(|| own.to_owned())
+}
+
 /// The word that ends a conversation (`bye` unless `--quit` says otherwise).
 ///
 /// It is compared with a line after trimming the line ending, ignoring case,

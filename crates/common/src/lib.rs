@@ -2,24 +2,30 @@
 //! as short and linear as the Python script it comes from.
 //!
 //! A lesson binary calls [`run`] from `main`, prints the ready line with
-//! [`announce`], reads what its user types with [`Typed`], shows what a peer
-//! sent with [`show`], and lets [`stop_on_ctrl_c`] end a server cleanly. The
-//! error hints (address in use, connection refused, ...) live in [`report`].
+//! [`announce`], prints everything else with `writeln!(out, ...)?` on
+//! [`out`] (never a panic on a closed stdout), reads what its user types
+//! with [`Typed`], shows what a peer sent with [`show`], and lets
+//! [`stop_on_ctrl_c`] end a server cleanly. The error hints (address in use,
+//! connection refused, ...) live in [`report`]; an error can carry its own
+//! with [`Hint`].
 
 pub mod args;
 pub mod colour;
 pub mod datagram;
 pub mod input;
+pub mod output;
 pub mod ready;
 pub mod report;
 pub mod show;
 pub mod signal;
+pub mod stage_child;
 
 pub use args::{QuitWord, parse_addr};
 pub use colour::{Highlight, colour_enabled};
-pub use input::Typed;
+pub use input::{Quit, Typed, Waited};
+pub use output::{Out, out};
 pub use ready::announce;
-pub use report::{is_timeout, run};
+pub use report::{Hint, is_timeout, run};
 pub use show::{Shown, show};
 pub use signal::stop_on_ctrl_c;
 

@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 /// this line instead of sleeping: once it is printed, the socket exists and
 /// connections or datagrams sent to it are queued by the kernel.
 pub fn announce(addr: SocketAddr) -> std::io::Result<()> {
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::out();
     writeln!(out, "listening on {addr}")?;
     out.flush()
 }

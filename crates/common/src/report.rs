@@ -6,6 +6,8 @@ use std::io;
 use std::process::ExitCode;
 
 use clap::Parser;
+
+use crate::output::say_on_stderr;
 // "Message too long": what `send` says of a datagram larger than the
 // protocol allows; the standard library has no error kind for it.
 use nix::errno::Errno;
@@ -19,11 +21,14 @@ pub const MAX_UDP_PAYLOAD: usize = 65_507;
 /// `lesson` is the lesson's number, used in hints such as "start the server
 /// with `make server L=1`". Bad arguments end the process here with clap's
 /// own message and status 2; an error from `body` is printed by [`report`]
-/// and gives status 1.
+/// and gives status 1, except a closed stdout (`... | head`), which ends the
+/// program quietly with status 0, as `ls | head` does.
 pub fn run<A: Parser>(lesson: u8, body: impl FnOnce(A) -> anyhow::Result<()>) -> ExitCode {
+    crate::stage_child::die_with_the_stage();
     let args = A::parse();
     match body(args) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(err) if crate::output::is_closed_stdout(&err) => ExitCode::SUCCESS,
         Err(err) => {
             report(lesson, &err);
             ExitCode::FAILURE
@@ -32,11 +37,49 @@ pub fn run<A: Parser>(lesson: u8, body: impl FnOnce(A) -> anyhow::Result<()>) ->
 }
 
 /// Prints `error: <what failed>: <why>` on stderr, and on the next line
-/// `hint: ...` when the cause is one a learner meets often.
+/// `hint: ...` when the error carries one ([`Hinted`]) or its cause is one a
+/// learner meets often. A failure to write to stderr is ignored: there is
+/// nowhere left to report it.
 pub fn report(lesson: u8, err: &anyhow::Error) {
-    eprintln!("error: {err:#}");
+    say_on_stderr(format_args!("error: {err:#}"));
     if let Some(hint) = hint(lesson, err) {
-        eprintln!("hint: {hint}");
+        say_on_stderr(format_args!("hint: {hint}"));
+    }
+}
+
+/// An error that carries its own hint: what the learner can do about it.
+/// Made with [`Hint::hint`]; [`report`] prints the hint on its own line.
+#[derive(Debug)]
+pub struct Hinted {
+    /// The error, shown as `error: ...`.
+    error: anyhow::Error,
+    /// What to do about it, shown as `hint: ...`.
+    hint: String,
+}
+
+impl std::fmt::Display for Hinted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:#}", self.error)
+    }
+}
+
+// No `source`: the message above already holds the whole chain.
+impl std::error::Error for Hinted {}
+
+/// Attaches a hint to an error: `socket.send(..).hint("is the server up?")?`.
+pub trait Hint<T> {
+    /// The error of `self`, if any, now carrying `hint`.
+    fn hint(self, hint: impl Into<String>) -> anyhow::Result<T>;
+}
+
+impl<T, E: Into<anyhow::Error>> Hint<T> for Result<T, E> {
+    fn hint(self, hint: impl Into<String>) -> anyhow::Result<T> {
+        self.map_err(|err| {
+            anyhow::Error::new(Hinted {
+                error: err.into(),
+                hint: hint.into(),
+            })
+        })
     }
 }
 
@@ -57,6 +100,9 @@ pub fn hint(lesson: u8, err: &anyhow::Error) -> Option<String> {
         .ok()
         .and_then(|number| number.parse().ok())
         .unwrap_or(lesson);
+    if let Some(hinted) = err.downcast_ref::<Hinted>() {
+        return Some(hinted.hint.clone());
+    }
     let io = err
         .chain()
         .find_map(|cause| cause.downcast_ref::<io::Error>())?;
@@ -99,6 +145,7 @@ pub fn hint(lesson: u8, err: &anyhow::Error) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use anyhow::Context as _;
 
     fn failed(kind: io::ErrorKind) -> anyhow::Error {
         anyhow::Error::new(io::Error::from(kind)).context("cannot do the thing")
@@ -116,6 +163,18 @@ mod tests {
         let too_big = anyhow::Error::new(io::Error::from_raw_os_error(Errno::EMSGSIZE as i32));
         let too_big = hint(5, &too_big).unwrap_or_default();
         assert!(too_big.contains("65507"), "{too_big}");
+    }
+
+    #[test]
+    fn an_error_can_carry_its_own_hint() {
+        let result: anyhow::Result<()> =
+            Err(io::Error::from(io::ErrorKind::TimedOut)).hint("ask again later");
+        let err = result
+            .context("no answer")
+            .err()
+            .unwrap_or_else(|| anyhow::anyhow!("an error was expected"));
+        assert_eq!(hint(5, &err).as_deref(), Some("ask again later"));
+        assert_eq!(format!("{err:#}"), "no answer: timed out");
     }
 
     #[test]

@@ -20,7 +20,10 @@ pub struct Shown<'a>(&'a [u8]);
 
 /// Wraps received bytes for display: they are read as UTF-8, each invalid
 /// sequence shows as U+FFFD (`�`), control characters show escaped (`\n`,
-/// `\r`, `\t`, `\x1b`, ...), a backslash shows doubled (`\\`, so that the
+/// `\r`, `\t`, `\x1b`, ...), and so do the Unicode controls that reorder
+/// text on screen (right-to-left overrides and isolates, `\u{202e}`: a peer
+/// could otherwise make a line read differently from what it holds), a
+/// backslash shows doubled (`\\`, so that the
 /// four characters `\x1b` sent as text never look like an escaped ESC), and
 /// one trailing line ending is dropped.
 ///
@@ -39,7 +42,7 @@ impl fmt::Display for Shown<'_> {
             let text = chunk.valid();
             let mut start = 0;
             for (at, c) in text.char_indices() {
-                if c.is_control() || c == '\\' {
+                if must_escape(c) {
                     f.write_str(&text[start..at])?;
                     write_escaped(f, c)?;
                     start = at + c.len_utf8();
@@ -52,6 +55,18 @@ impl fmt::Display for Shown<'_> {
         }
         Ok(())
     }
+}
+
+/// Whether a character is shown as an escape rather than as itself.
+fn must_escape(c: char) -> bool {
+    c.is_control() || c == '\\' || is_bidi_control(c)
+}
+
+/// The Unicode bidirectional controls: marks (U+200E, U+200F, U+061C),
+/// embeddings and overrides (U+202A-U+202E) and isolates (U+2066-U+2069).
+/// A terminal that honours them shows the text after them reordered.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 fn write_escaped(f: &mut fmt::Formatter<'_>, c: char) -> fmt::Result {
@@ -89,6 +104,27 @@ mod tests {
             "\\x1b[2J\\x07a\\rb\\tc\\x00"
         );
         assert_eq!(show("\u{85}".as_bytes()).to_string(), "\\u{85}");
+    }
+
+    #[test]
+    fn bidirectional_controls_are_escaped() {
+        for (c, shown) in [
+            ('\u{061c}', "\\u{61c}"),
+            ('\u{200e}', "\\u{200e}"),
+            ('\u{200f}', "\\u{200f}"),
+            ('\u{202a}', "\\u{202a}"),
+            ('\u{202e}', "\\u{202e}"),
+            ('\u{2066}', "\\u{2066}"),
+            ('\u{2069}', "\\u{2069}"),
+        ] {
+            let text = format!("a{c}b");
+            assert_eq!(show(text.as_bytes()).to_string(), format!("a{shown}b"));
+        }
+        // Their neighbours are ordinary text.
+        for c in ['\u{200d}', '\u{2029}', '\u{206a}', '\u{2065}', '\u{061b}'] {
+            let text = c.to_string();
+            assert_eq!(show(text.as_bytes()).to_string(), text, "{c:?}");
+        }
     }
 
     #[test]

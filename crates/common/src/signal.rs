@@ -17,7 +17,10 @@ pub fn stop_on_ctrl_c(who: &'static str) -> anyhow::Result<()> {
         } else {
             ""
         };
-        eprintln!("{newline}{who} stopped (Ctrl-C)");
+        // Never `eprintln!` here: it panics when stderr is closed, the panic
+        // would end this handler's thread, and every later Ctrl-C would be
+        // ignored. The message is best effort; the exit is not.
+        crate::output::say_on_stderr(format_args!("{newline}{who} stopped (Ctrl-C)"));
         std::process::exit(0);
     })
     .map_err(|err| anyhow::anyhow!("cannot install the Ctrl-C handler: {err}"))

@@ -1,0 +1,123 @@
+//! Printing to stdout without ever panicking.
+//!
+//! `println!` panics when stdout is gone: `server | head -1` closes the pipe
+//! after one line, and the next `println!` dies with "failed printing to
+//! stdout: Broken pipe". A lesson prints through [`out`] instead, with
+//! `writeln!(out, ...)?`, so a failed write is an error like any other: the
+//! error says it was stdout, and [`crate::run`] ends the program quietly with
+//! status 0 when the reader has simply gone (as `ls | head` does), or with
+//! one `error:` line when something else failed (a full disk).
+
+use std::error::Error;
+use std::fmt;
+use std::io::{self, Write};
+
+/// Stdout, for `writeln!(out, ...)?`: see the module documentation.
+///
+/// Rust's stdout is line-buffered, so each `writeln!` is one `write` system
+/// call. Each call takes stdout's lock for that line only; [`Out::lock`]
+/// keeps it for a loop that prints a line per datagram.
+#[derive(Debug)]
+pub struct Out(io::Stdout);
+
+/// Stdout, held locked by this thread: see [`Out::lock`].
+#[derive(Debug)]
+pub struct OutLock(io::StdoutLock<'static>);
+
+/// The stdout of this process, for printing with `writeln!(out, ...)?`.
+pub fn out() -> Out {
+    Out(io::stdout())
+}
+
+impl Out {
+    /// Takes stdout's lock until the returned value is dropped: a server's
+    /// loop that prints a line per request saves a lock and unlock each time.
+    /// Another thread that prints waits until then.
+    pub fn lock(&self) -> OutLock {
+        OutLock(self.0.lock())
+    }
+}
+
+/// A write to stdout that failed. It travels inside an [`io::Error`] of the
+/// same kind, so that `?` works in any function returning `io::Result` or
+/// `anyhow::Result`, and [`crate::run`] can tell it from a socket's error.
+#[derive(Debug)]
+pub struct StdoutFailed(io::Error);
+
+impl fmt::Display for StdoutFailed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "cannot write to stdout: {}", self.0)
+    }
+}
+
+// No `source`: the message above already says what the system said.
+impl Error for StdoutFailed {}
+
+fn failed(err: io::Error) -> io::Error {
+    io::Error::new(err.kind(), StdoutFailed(err))
+}
+
+/// Whether `err` is a failed write to stdout whose reader has gone away (a
+/// closed pipe): the one failure that ends a program quietly.
+pub fn is_closed_stdout(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<io::Error>()
+            .and_then(|io| io.get_ref())
+            .and_then(|inner| inner.downcast_ref::<StdoutFailed>())
+            .is_some_and(|failed| failed.0.kind() == io::ErrorKind::BrokenPipe)
+    })
+}
+
+impl Write for Out {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.write(buf).map_err(failed)
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.0.write_all(buf).map_err(failed)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush().map_err(failed)
+    }
+}
+
+impl Write for OutLock {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.write(buf).map_err(failed)
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.0.write_all(buf).map_err(failed)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush().map_err(failed)
+    }
+}
+
+/// Writes one line to stderr, ignoring a failure: a closed or full stderr
+/// must never keep a program from stopping, and there is nowhere left to
+/// report it.
+pub fn say_on_stderr(line: fmt::Arguments<'_>) {
+    let mut err = io::stderr().lock();
+    let _ = err.write_fmt(line).and_then(|()| err.write_all(b"\n"));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_closed_stdout_is_told_from_other_failures() {
+        let closed = anyhow::Error::new(failed(io::Error::from(io::ErrorKind::BrokenPipe)));
+        assert!(is_closed_stdout(&closed.context("cannot print")));
+        let full = anyhow::Error::new(failed(io::Error::from_raw_os_error(28)));
+        assert!(!is_closed_stdout(&full));
+        assert!(format!("{full:#}").starts_with("cannot write to stdout: "));
+        // A socket's broken pipe is not stdout's.
+        let socket = anyhow::Error::new(io::Error::from(io::ErrorKind::BrokenPipe));
+        assert!(!is_closed_stdout(&socket));
+    }
+}
