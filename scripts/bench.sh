@@ -1,16 +1,26 @@
 #!/usr/bin/env bash
-# The UDP echo benchmark (make bench): lesson 5's Rust server against the
-# same server in C, in C printing nothing (the kernel alone), and in Python.
+# The UDP server benchmark (make bench). Two comparisons, each against the
+# same server written in C:
+#   - echo: lesson 5's Rust server, the C echo server, the C server printing
+#     nothing (the kernel alone), and Python; a 32-byte datagram;
+#   - time: lesson 7's Rust server and the C time server; the datagram is a
+#     strftime format (FORMAT), the answer the local time in it.
 # Each server prints one line per datagram into a pipe; the driver measures
-# the mean round trip of a 32-byte datagram. Server, pipe reader and driver
-# share one CPU, so the figures compare work done, not parallelism.
-# Everything runs on 127.0.0.1 and every run is bounded (COUNT round trips).
+# the mean round trip. Server, pipe reader and driver share one CPU, so the
+# figures compare work done, not parallelism. The servers take turns within
+# each round, so a slow moment of the machine touches all of them alike.
+# Everything runs on 127.0.0.1 and every run is bounded (ROUNDS runs of
+# COUNT round trips each); every server is stopped after its run.
+#
+# TIME_SERVER_BEFORE=PATH adds another build of lesson 7's server (from an
+# earlier commit, say) to the time comparison, to measure a change.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 COUNT=${COUNT:-20000}
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-5}
 CPU=${CPU:-0}
+FORMAT=${FORMAT:-%Y-%m-%d %H:%M:%S}
 work=$(mktemp -d)
 pids=()
 cleanup() {
@@ -19,17 +29,24 @@ cleanup() {
 }
 trap cleanup EXIT
 
-cargo build --quiet --release --package udp-echo --bin udp-echo-server
+# The release binaries, where cargo puts them (CARGO_TARGET_DIR is honoured).
+cargo build --quiet --release --package udp-echo --bin udp-echo-server \
+    --package time-server --bin time-server
+target=${CARGO_TARGET_DIR:-target}
 cc -O2 -o "$work/echo-server" scripts/bench/echo-server.c
+cc -O2 -o "$work/time-server" scripts/bench/time-server.c
 cc -O2 -o "$work/rtt" scripts/bench/rtt.c
 
 free_port() {
     python3 -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# measure COMMAND...: starts the server on a free port (the command's PORT
-# word is replaced), its output read through a pipe, and prints the mean RTT.
+# measure MESSAGE COMMAND...: starts the server on a free port (the command's
+# PORT word is replaced), its output read through a pipe, sends it MESSAGE
+# (empty: the echo driver's 32 bytes) COUNT times and prints the mean RTT.
 measure() {
+    local message=$1
+    shift
     local port
     port=$(free_port)
     local args=("${@//PORT/$port}")
@@ -40,35 +57,68 @@ measure() {
     taskset -c "$CPU" "${args[@]}" >"$pipe" 2>/dev/null &
     local server=$!
     pids+=("$server")
-    taskset -c "$CPU" "$work/rtt" "$port" "$COUNT" || echo failed
+    local driver=("$work/rtt" "$port" "$COUNT")
+    if [[ -n $message ]]; then driver+=("$message"); fi
+    taskset -c "$CPU" "${driver[@]}" || echo failed
     kill "$server" 2>/dev/null || true
     wait "$server" 2>/dev/null || true
 }
 
-declare -A best
-names=("C, printing" "C, silent (kernel only)" "Rust, lesson 5" "Python")
+# run NAME: one measurement of the server called NAME.
+run() {
+    case $1 in
+        "C, printing") measure "" "$work/echo-server" PORT ;;
+        "C, silent (kernel only)") measure "" "$work/echo-server" PORT --quiet ;;
+        "Rust, lesson 5") measure "" "$target/release/udp-echo-server" --addr 127.0.0.1:PORT ;;
+        "Python") measure "" python3 scripts/bench/echo_server.py PORT ;;
+        "C, time server") measure "$FORMAT" "$work/time-server" PORT ;;
+        "Rust, lesson 7") measure "$FORMAT" "$target/release/time-server" --addr 127.0.0.1:PORT ;;
+        "Rust, lesson 7 before") measure "$FORMAT" "$TIME_SERVER_BEFORE" --addr 127.0.0.1:PORT ;;
+    esac
+}
+
+echo_names=("C, printing" "C, silent (kernel only)" "Rust, lesson 5" "Python")
+time_names=("C, time server" "Rust, lesson 7")
+if [[ -n ${TIME_SERVER_BEFORE:-} ]]; then time_names+=("Rust, lesson 7 before"); fi
+
+declare -A figures # name -> every round's RTT, space-separated
 for ((round = 1; round <= ROUNDS; round++)); do
-    for name in "${names[@]}"; do
-        case $name in
-            "C, printing") rtt=$(measure "$work/echo-server" PORT) ;;
-            "C, silent (kernel only)") rtt=$(measure "$work/echo-server" PORT --quiet) ;;
-            "Rust, lesson 5") rtt=$(measure target/release/udp-echo-server --addr 127.0.0.1:PORT) ;;
-            "Python") rtt=$(measure python3 scripts/bench/echo_server.py PORT) ;;
-        esac
+    for name in "${echo_names[@]}" "${time_names[@]}"; do
+        rtt=$(run "$name")
         if [[ $rtt == failed ]]; then
             echo "the $name server gave no figure" >&2
             exit 1
         fi
-        if [[ -z ${best[$name]:-} ]] || awk "BEGIN {exit !($rtt < ${best[$name]})}"; then
-            best[$name]=$rtt
-        fi
+        figures[$name]+="$rtt "
     done
 done
 
-reference=${best["C, printing"]}
-printf '\nUDP echo, 32-byte round trips on 127.0.0.1, one CPU, best of %d runs of %d:\n\n' "$ROUNDS" "$COUNT"
-printf '  %-26s %10s %8s\n' "server" "RTT (us)" "vs C"
-for name in "${names[@]}"; do
-    printf '  %-26s %10.2f %8.2f\n' "$name" "${best[$name]}" "$(awk "BEGIN {print ${best[$name]} / $reference}")"
-done
-printf '\nGoal: the Rust server at 1.05 of the C server or better.\n'
+# best NAME, median NAME: of the rounds' figures.
+best() { tr ' ' '\n' <<<"${figures[$1]}" | grep . | sort -g | head -n 1; }
+median() {
+    tr ' ' '\n' <<<"${figures[$1]}" | grep . | sort -g |
+        awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# table TITLE REFERENCE NAME...: the figures, and each as a ratio to the
+# reference's (best to best, median to median).
+table() {
+    local title=$1 reference=$2
+    shift 2
+    local ref_best ref_median
+    ref_best=$(best "$reference")
+    ref_median=$(median "$reference")
+    printf '\n%s, one CPU, %d runs of %d round trips:\n\n' "$title" "$ROUNDS" "$COUNT"
+    printf '  %-26s %10s %8s %12s %8s\n' "server" "best (us)" "vs C" "median (us)" "vs C"
+    for name in "$@"; do
+        local b m
+        b=$(best "$name")
+        m=$(median "$name")
+        printf '  %-26s %10.2f %8.2f %12.2f %8.2f\n' "$name" "$b" \
+            "$(awk "BEGIN {print $b / $ref_best}")" "$m" "$(awk "BEGIN {print $m / $ref_median}")"
+    done
+}
+
+table "UDP echo, 32-byte datagrams on 127.0.0.1" "C, printing" "${echo_names[@]}"
+table "UDP time server, the format '$FORMAT'" "C, time server" "${time_names[@]}"
+printf '\nGoal: every Rust server at 1.05 of its C server or better.\n'
