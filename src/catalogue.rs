@@ -22,10 +22,6 @@ pub struct Lesson {
     pub server: Bin,
     /// The client binary (`make client L=N`).
     pub client: Bin,
-    /// Arguments `make client` gives the client before the user's own, when
-    /// the user gives no `--addr` (a lesson that borrows another lesson's
-    /// client points it at its own server's port).
-    pub client_defaults: &'static [&'static str],
     /// The server's default port on 127.0.0.1, as in the Python course where
     /// no two lessons collide.
     pub port: u16,
@@ -50,6 +46,13 @@ impl Lesson {
         format!("{}/demo.scenario", self.dir)
     }
 
+    /// The address `make client` gives a client borrowed from another
+    /// lesson (as its default, which `--help` shows): this lesson's server.
+    /// `None` when the client is the lesson's own.
+    pub fn client_addr(&self) -> Option<String> {
+        (self.client.package != self.package).then(|| format!("127.0.0.1:{}", self.port))
+    }
+
     /// Finds a lesson by number.
     pub fn find(number: u8) -> Option<&'static Lesson> {
         LESSONS.iter().find(|lesson| lesson.number == number)
@@ -70,7 +73,6 @@ pub const LESSONS: &[Lesson] = &[
         package: "tcp-hello",
         server: bin("tcp-hello", "tcp-hello-server"),
         client: bin("tcp-hello", "tcp-hello-client"),
-        client_defaults: &[],
         port: 8898,
         transport: "tcp",
         page: "docs/src/lessons/01-tcp-hello.md",
@@ -83,7 +85,6 @@ pub const LESSONS: &[Lesson] = &[
         package: "reuse-addr",
         server: bin("reuse-addr", "reuse-addr-server"),
         client: bin("tcp-hello", "tcp-hello-client"),
-        client_defaults: &["--addr", "127.0.0.1:8899"],
         port: 8899,
         transport: "tcp",
         page: "docs/src/lessons/02-reuse-addr.md",
@@ -96,7 +97,6 @@ pub const LESSONS: &[Lesson] = &[
         package: "tcp-chat",
         server: bin("tcp-chat", "tcp-chat-server"),
         client: bin("tcp-chat", "tcp-chat-client"),
-        client_defaults: &[],
         port: 8090,
         transport: "tcp",
         page: "docs/src/lessons/03-tcp-chat.md",
@@ -109,7 +109,6 @@ pub const LESSONS: &[Lesson] = &[
         package: "tcp-loop",
         server: bin("tcp-loop", "tcp-loop-server"),
         client: bin("tcp-chat", "tcp-chat-client"),
-        client_defaults: &["--addr", "127.0.0.1:8001"],
         port: 8001,
         transport: "tcp",
         page: "docs/src/lessons/04-tcp-loop.md",
@@ -122,7 +121,6 @@ pub const LESSONS: &[Lesson] = &[
         package: "udp-echo",
         server: bin("udp-echo", "udp-echo-server"),
         client: bin("udp-echo", "udp-echo-client"),
-        client_defaults: &[],
         port: 9000,
         transport: "udp",
         page: "docs/src/lessons/05-udp-echo.md",
@@ -135,7 +133,6 @@ pub const LESSONS: &[Lesson] = &[
         package: "udp-chat",
         server: bin("udp-chat", "udp-chat-server"),
         client: bin("udp-chat", "udp-chat-client"),
-        client_defaults: &[],
         port: 8081,
         transport: "udp",
         page: "docs/src/lessons/06-udp-chat.md",
@@ -148,7 +145,6 @@ pub const LESSONS: &[Lesson] = &[
         package: "time-server",
         server: bin("time-server", "time-server"),
         client: bin("time-server", "time-client"),
-        client_defaults: &[],
         port: 9001,
         transport: "udp",
         page: "docs/src/lessons/07-time-server.md",
@@ -161,7 +157,6 @@ pub const LESSONS: &[Lesson] = &[
         package: "backlog",
         server: bin("backlog", "backlog-server"),
         client: bin("backlog", "backlog-probe"),
-        client_defaults: &[],
         port: 8080,
         transport: "tcp",
         page: "docs/src/lessons/08-backlog.md",

@@ -1,11 +1,17 @@
 //! The contract every lesson binary keeps (see the README), checked on the
 //! binaries of one lesson: `--help` names the lesson, `--version` names the
-//! binary, a bad `--addr` is refused with exit status 2, and a server
-//! prints its ready line and stops cleanly on Ctrl-C.
+//! binary, a bad `--addr` is refused with exit status 2, a server's ready
+//! line is printed only once its socket is really listening (or bound, for
+//! UDP) on the address it names, and Ctrl-C stops it cleanly.
 
-use std::process::{Command, Stdio};
+use std::io::{Read, Write};
+use std::net::SocketAddr;
+use std::os::fd::OwnedFd;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
-use anyhow::{Context, ensure};
+use anyhow::{Context, bail, ensure};
 
 use crate::{Bins, Lesson, Stage};
 
@@ -64,11 +70,206 @@ pub fn keeps_the_contract(number: u8, bins: &Bins) -> anyhow::Result<()> {
         );
     }
     if lesson.server.package == lesson.package {
-        let mut stage = Stage::new(bins.clone());
+        let path = bins.path(lesson.server.name)?;
+        ready_line_means_ready(&path, lesson.transport)
+            .with_context(|| format!("{}: the ready line", lesson.server.name))?;
+        let mut stage = Stage::try_new(bins.clone())?;
         stage.serve("server", lesson.server.name)?;
         stage.interrupt("server")?;
         stage.expect("server", "stopped (Ctrl-C)")?;
         stage.exit("server", 0)?;
     }
     Ok(())
+}
+
+/// The ready line promises that the socket is already listening (TCP) or
+/// bound (UDP) on the address it names. Checked without a race: the server's
+/// stdout is a pipe filled to the brim, so its `write` of the ready line
+/// blocks; while it is blocked there, the kernel's own tables
+/// (`/proc/PID/net/tcp`) must show a socket of this process in the promised
+/// state; then the pipe is read, and the line must name that socket's
+/// address.
+pub fn ready_line_means_ready(server: &Path, transport: &str) -> anyhow::Result<()> {
+    let (mut reader, writer) = full_pipe()?;
+    let child = Command::new(server)
+        .args(["--addr", "127.0.0.1:0"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::from(writer))
+        .stderr(Stdio::null())
+        .spawn()
+        .with_context(|| format!("cannot start {}", server.display()))?;
+    let child = KillOnDrop(child);
+    let pid = child.0.id();
+    wait_until_writing(pid)?;
+    let sockets = sockets_of(pid, transport)?;
+    let ready_state = if transport == "tcp" { "0A" } else { "07" };
+    let ready: Vec<&(SocketAddr, String)> = sockets
+        .iter()
+        .filter(|(_, state)| state == ready_state)
+        .collect();
+    ensure!(
+        !ready.is_empty(),
+        "it was printing its ready line while the kernel showed no {} socket of it \
+         (its sockets: {sockets:?}): the line must come after {}",
+        if transport == "tcp" {
+            "listening"
+        } else {
+            "bound"
+        },
+        if transport == "tcp" {
+            "listen()"
+        } else {
+            "bind()"
+        },
+    );
+    // Unblock it, and read the line.
+    let mut filler = vec![0; PIPE_SIZE];
+    reader.read_exact(&mut filler)?;
+    let line = read_line(&mut reader)?;
+    let addr: SocketAddr = line
+        .strip_prefix("listening on ")
+        .and_then(|addr| addr.parse().ok())
+        .with_context(|| format!("its first line is `{line}`, not `listening on IP:PORT`"))?;
+    ensure!(
+        ready.iter().any(|(bound, _)| *bound == addr),
+        "its ready line names {addr}, but its {transport} socket is bound to {:?}",
+        ready.iter().map(|(bound, _)| bound).collect::<Vec<_>>()
+    );
+    Ok(())
+}
+
+/// The pipe's size once shrunk: one page, the smallest Linux allows.
+const PIPE_SIZE: usize = 4096;
+
+/// A pipe whose buffer is full: the next write to it blocks.
+fn full_pipe() -> anyhow::Result<(std::fs::File, OwnedFd)> {
+    use nix::fcntl::{FcntlArg, fcntl};
+    let (reader, writer) = nix::unistd::pipe().context("cannot make a pipe")?;
+    let size = fcntl(&writer, FcntlArg::F_SETPIPE_SZ(PIPE_SIZE as i32))
+        .context("cannot shrink the pipe")?;
+    ensure!(
+        usize::try_from(size) == Ok(PIPE_SIZE),
+        "the pipe holds {size} bytes"
+    );
+    let mut writer = std::fs::File::from(writer);
+    writer.write_all(&[b'.'; PIPE_SIZE])?;
+    Ok((std::fs::File::from(reader), writer.into()))
+}
+
+/// Waits until process `pid` is blocked writing to a pipe, which the kernel
+/// shows in `/proc/PID/wchan` (the function it sleeps in). The kernel offers
+/// no event for this, so it is looked at every millisecond, until a
+/// deadline.
+fn wait_until_writing(pid: u32) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let path = format!("/proc/{pid}/wchan");
+    loop {
+        let wchan = std::fs::read_to_string(&path).unwrap_or_default();
+        if wchan.contains("pipe_write") {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!("it did not write its ready line within 5 s (it waits in `{wchan}`)");
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// The sockets of process `pid` in the kernel's table for `transport`
+/// (`/proc/PID/net/tcp` or `udp`): local address and state (`0A` is
+/// LISTEN, `07` is a bound UDP socket), matched to the process through the
+/// inode numbers of its open file descriptors.
+fn sockets_of(pid: u32, transport: &str) -> anyhow::Result<Vec<(SocketAddr, String)>> {
+    let mut inodes = Vec::new();
+    for entry in std::fs::read_dir(format!("/proc/{pid}/fd"))? {
+        let target = std::fs::read_link(entry?.path()).unwrap_or_default();
+        let target = target.to_string_lossy();
+        if let Some(inode) = target
+            .strip_prefix("socket:[")
+            .and_then(|rest| rest.strip_suffix(']'))
+        {
+            inodes.push(inode.to_owned());
+        }
+    }
+    let table = std::fs::read_to_string(format!("/proc/{pid}/net/{transport}"))?;
+    let mut found = Vec::new();
+    for line in table.lines().skip(1) {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let (Some(local), Some(state), Some(inode)) = (fields.get(1), fields.get(3), fields.get(9))
+        else {
+            continue;
+        };
+        if inodes.iter().any(|mine| mine == inode) {
+            found.push((ipv4_address(local)?, (*state).to_owned()));
+        }
+    }
+    Ok(found)
+}
+
+/// `0100007F:1F90` (the kernel's hex, address in host byte order) as
+/// `127.0.0.1:8080`.
+fn ipv4_address(hex: &str) -> anyhow::Result<SocketAddr> {
+    let (ip, port) = hex.split_once(':').context("no port")?;
+    let ip = u32::from_str_radix(ip, 16)?;
+    let port = u16::from_str_radix(port, 16)?;
+    let ip = std::net::Ipv4Addr::from(ip.to_le_bytes());
+    Ok(SocketAddr::new(ip.into(), port))
+}
+
+fn read_line(reader: &mut impl Read) -> anyhow::Result<String> {
+    let mut line = Vec::new();
+    let mut byte = [0; 1];
+    while line.len() < 200 {
+        if reader.read(&mut byte)? == 0 || byte[0] == b'\n' {
+            break;
+        }
+        line.push(byte[0]);
+    }
+    Ok(String::from_utf8_lossy(&line).into_owned())
+}
+
+/// A child killed when the check ends, however it ends.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kernel_addresses_read_as_people_write_them() -> anyhow::Result<()> {
+        assert_eq!(ipv4_address("0100007F:1F90")?, "127.0.0.1:8080".parse()?);
+        assert!(ipv4_address("nonsense").is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn a_line_printed_before_listen_is_caught() -> anyhow::Result<()> {
+        // A "server" that prints its ready line, then binds: python would
+        // do, but the shell is enough: it prints and never listens at all.
+        let script = std::env::temp_dir().join(format!("early-ready-{}", std::process::id()));
+        std::fs::write(
+            &script,
+            "#!/bin/sh\necho 'listening on 127.0.0.1:9'\nexec sleep 5\n",
+        )?;
+        let mut permissions = std::fs::metadata(&script)?.permissions();
+        std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
+        std::fs::set_permissions(&script, permissions)?;
+        let result = ready_line_means_ready(&script, "tcp");
+        std::fs::remove_file(&script)?;
+        let err = result
+            .err()
+            .context("a ready line without a listening socket passed")?;
+        assert!(
+            format!("{err:#}").contains("no listening socket"),
+            "{err:#}"
+        );
+        Ok(())
+    }
 }

@@ -13,13 +13,18 @@
 //! - [`contract`]: what every lesson binary promises, checked.
 //! - [`ports`]: addresses where nothing answers, for "no server" tests.
 //! - [`book`]: checks that the book's includes and table of contents resolve.
+//! - [`transcript`]: a demo's transcript as the book shows it, and the check
+//!   that a page's transcript still matches what the demo prints.
+//! - [`escape`]: scenario text to bytes, and bytes to a safe preview.
 
 pub mod book;
 pub mod catalogue;
 pub mod contract;
+pub mod escape;
 pub mod ports;
 pub mod scenario;
 pub mod stage;
+pub mod transcript;
 
 pub use catalogue::{LESSONS, Lesson};
 pub use contract::keeps_the_contract;
@@ -43,4 +48,25 @@ pub fn play_demo(dir: &str, bins: Bins) -> anyhow::Result<()> {
     let scenario = Scenario::load(&path)?;
     let mut stage = Stage::new(bins);
     scenario.play(&mut stage)
+}
+
+/// The exercise checks of a lesson (`crates/NN-name/exercises/*.scenario`),
+/// in name order; none when it has no such folder.
+pub fn exercises(
+    root: &std::path::Path,
+    lesson: &Lesson,
+) -> anyhow::Result<Vec<std::path::PathBuf>> {
+    let folder = root.join(lesson.dir).join("exercises");
+    if !folder.is_dir() {
+        return Ok(Vec::new());
+    }
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(&folder)? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|ext| ext == "scenario") {
+            found.push(path);
+        }
+    }
+    found.sort();
+    Ok(found)
 }

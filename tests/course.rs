@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, ensure};
-use course::{LESSONS, Scenario};
+use course::{Bins, LESSONS, Lesson, Scenario, Stage, transcript};
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -124,54 +124,109 @@ fn default_ports_let_any_two_servers_run_side_by_side() -> anyhow::Result<()> {
     Ok(())
 }
 
-#[test]
-fn every_lesson_tests_its_own_demo() -> anyhow::Result<()> {
-    for lesson in LESSONS {
-        Scenario::load(&root().join(lesson.demo()))?;
-        let tests = read(format!("{}/tests/e2e.rs", lesson.dir))?;
-        ensure!(
-            tests.contains("course::play_demo("),
-            "{}/tests/e2e.rs should play the demo scenario",
-            lesson.dir
-        );
-    }
+/// The lesson binaries, beside this test's `course` binary: `cargo build
+/// --workspace --bins` (which `make test` runs first) puts them there, and
+/// `Bins` refuses one older than its sources.
+fn bins() -> anyhow::Result<Bins> {
+    let course = Path::new(env!("CARGO_BIN_EXE_course"));
+    Ok(Bins::in_folder(
+        course.parent().context("no target folder")?,
+    ))
+}
+
+/// Runs `check` for every lesson at once, one thread each, and reports
+/// every lesson that failed.
+fn for_every_lesson(
+    check: impl Fn(&'static Lesson) -> anyhow::Result<()> + Sync,
+) -> anyhow::Result<()> {
+    let failures: Vec<String> = std::thread::scope(|scope| {
+        let runs: Vec<_> = LESSONS
+            .iter()
+            .map(|lesson| (lesson, scope.spawn(|| check(lesson))))
+            .collect();
+        runs.into_iter()
+            .filter_map(|(lesson, run)| match run.join() {
+                Ok(Ok(())) => None,
+                Ok(Err(err)) => Some(format!("lesson {}: {err:#}", lesson.number)),
+                Err(_) => Some(format!("lesson {}: the check panicked", lesson.number)),
+            })
+            .collect()
+    });
+    ensure!(failures.is_empty(), "{}", failures.join("\n\n"));
     Ok(())
 }
 
+/// The catalogue drives this test: a lesson cannot lack it. Each demo plays
+/// (the same scenario `make run-lesson` shows), and its transcript tells the
+/// same story as the one its page includes (`make transcripts` remakes them).
 #[test]
-fn every_lesson_tests_the_contract() -> anyhow::Result<()> {
-    for lesson in LESSONS {
-        let tests = read(format!("{}/tests/e2e.rs", lesson.dir))?;
-        let call = format!("course::keeps_the_contract({}, ", lesson.number);
-        ensure!(
-            tests.contains(&call),
-            "{}/tests/e2e.rs should check the contract with `{call}...)`",
-            lesson.dir
+fn every_lesson_plays_its_demo_as_its_page_shows() -> anyhow::Result<()> {
+    for_every_lesson(|lesson| {
+        let played = transcript::record(root(), lesson, bins()?)?;
+        let kept = transcript::kept(root(), lesson)?;
+        transcript::same_story(&kept, &played).with_context(|| {
+            format!(
+                "{} no longer matches the demo (run `make transcripts` if the change is \
+                 meant):\n{played}",
+                transcript::path(lesson)
+            )
+        })?;
+        let page = read(lesson.page)?;
+        let include = format!(
+            "{{{{#include ../{}}}}}",
+            transcript::path(lesson).trim_start_matches("docs/src/")
         );
-    }
-    Ok(())
+        ensure!(
+            page.contains(&include),
+            "{} should show its demo's transcript with `{include}`",
+            lesson.page
+        );
+        Ok(())
+    })
+}
+
+/// The catalogue drives this test too: every lesson's own binaries keep the
+/// contract.
+#[test]
+fn every_lesson_keeps_the_contract() -> anyhow::Result<()> {
+    let bins = bins()?;
+    for_every_lesson(|lesson| course::keeps_the_contract(lesson.number, &bins))
+}
+
+/// An exercise's check must fail on the course's code as it is: otherwise
+/// it would pass before the learner has done anything, and check nothing.
+#[test]
+fn every_exercise_check_fails_until_the_exercise_is_done() -> anyhow::Result<()> {
+    for_every_lesson(|lesson| {
+        for path in course::exercises(root(), lesson)? {
+            let scenario = Scenario::load(&path)?;
+            ensure!(
+                !scenario.title().is_empty(),
+                "{} should start with `# Exercise: ...`",
+                path.display()
+            );
+            let mut stage = Stage::try_new(bins()?)?;
+            ensure!(
+                scenario.play(&mut stage).is_err(),
+                "{} passes on the unchanged code: it checks nothing",
+                path.display()
+            );
+        }
+        Ok(())
+    })
 }
 
 #[test]
 fn each_client_defaults_to_its_own_lessons_server() -> anyhow::Result<()> {
     for lesson in LESSONS {
         let expected = format!("127.0.0.1:{}", lesson.port);
-        let given = lesson
-            .client_defaults
-            .windows(2)
-            .find(|pair| pair[0] == "--addr")
-            .map(|pair| pair[1].to_owned());
-        let addr = match given {
+        let addr = match lesson.client_addr() {
             Some(addr) => addr,
             None => {
-                let owner = LESSONS
+                let source = read(format!("{}/src/bin/{}.rs", lesson.dir, lesson.client.name))?;
+                ["default_value = \"", "default_addr(\""]
                     .iter()
-                    .find(|other| other.package == lesson.client.package)
-                    .context("no lesson builds the client")?;
-                let source = read(format!("{}/src/bin/{}.rs", owner.dir, lesson.client.name))?;
-                source
-                    .split("default_value = \"")
-                    .nth(1)
+                    .find_map(|marker| source.split(marker).nth(1))
                     .and_then(|rest| rest.split('"').next())
                     .unwrap_or_default()
                     .to_owned()

@@ -57,6 +57,12 @@ fn failed(err: io::Error) -> io::Error {
     io::Error::new(err.kind(), StdoutFailed(err))
 }
 
+/// A failed write to stdout made by other means than [`out`] (such as a
+/// program that prints its own way), as the error [`crate::run`] knows.
+pub fn closed_stdout(err: io::Error) -> anyhow::Error {
+    anyhow::Error::new(failed(err))
+}
+
 /// Whether `err` is a failed write to stdout whose reader has gone away (a
 /// closed pipe): the one failure that ends a program quietly.
 pub fn is_closed_stdout(err: &anyhow::Error) -> bool {

@@ -1,0 +1,173 @@
+//! A demo's transcript as the book shows it: the lines `make run-lesson`
+//! prints, with the port numbers that change from run to run replaced by
+//! fixed ones, so that a page can include a real run and a test can tell
+//! when the page no longer matches what the demo prints.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use anyhow::{Context, bail};
+
+use crate::{Bins, Lesson, Scenario, Stage};
+
+/// The first line of a demo.
+pub fn header(lesson: &Lesson) -> String {
+    format!(
+        "Lesson {}: {}. {}.",
+        lesson.number,
+        lesson.title,
+        capitalise(lesson.summary)
+    )
+}
+
+/// The last line of a demo.
+pub fn footer(lesson: &Lesson) -> String {
+    format!(
+        "── the end. Now play both sides yourself: `make server L={n}` in one terminal, \
+         `make client L={n}` in another.",
+        n = lesson.number
+    )
+}
+
+/// Where lesson `lesson`'s transcript is kept, relative to the workspace
+/// root: `docs/src/transcripts/NN-name.txt`.
+pub fn path(lesson: &Lesson) -> String {
+    let folder = lesson.dir.rsplit('/').next().unwrap_or(lesson.dir);
+    format!("docs/src/transcripts/{folder}.txt")
+}
+
+/// Plays lesson `lesson`'s demo quietly and returns its transcript, ports
+/// normalised.
+pub fn record(root: &Path, lesson: &Lesson, bins: Bins) -> anyhow::Result<String> {
+    let scenario = Scenario::load(&root.join(lesson.demo()))?;
+    let mut stage = Stage::try_new(bins)?;
+    scenario.play(&mut stage)?;
+    let mut lines = vec![header(lesson)];
+    lines.extend(stage.log().iter().cloned());
+    lines.push(footer(lesson));
+    Ok(normalise(&lines.join("\n"), lesson.port) + "\n")
+}
+
+/// Replaces every `127.0.0.1:PORT` (and `[::1]:PORT`) port: the first one
+/// seen, the server's, by the lesson's own port, and the others, in order of
+/// first appearance, by 50001, 50002, ... as a run on a quiet machine might
+/// give.
+pub fn normalise(text: &str, server_port: u16) -> String {
+    let mut ports: HashMap<String, String> = HashMap::new();
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    loop {
+        let found = ["127.0.0.1:", "[::1]:"]
+            .iter()
+            .filter_map(|prefix| rest.find(prefix).map(|at| (at, prefix.len())))
+            .min();
+        let Some((at, len)) = found else {
+            out.push_str(rest);
+            return out;
+        };
+        out.push_str(&rest[..at + len]);
+        rest = &rest[at + len..];
+        let digits = rest.chars().take_while(char::is_ascii_digit).count();
+        let port = &rest[..digits];
+        if digits > 0 && port != "0" {
+            let next = match ports.len() {
+                0 => server_port.to_string(),
+                n => (50_000 + n).to_string(),
+            };
+            out.push_str(ports.entry(port.to_owned()).or_insert(next));
+        } else {
+            out.push_str(port);
+        }
+        rest = &rest[digits..];
+    }
+}
+
+/// Checks that two transcripts tell the same story: each actor's lines (and
+/// the narration) in the same order. Lines of different actors may
+/// interleave differently from one run to the next, when they happened at
+/// the same time; within one actor the order is fixed.
+pub fn same_story(expected: &str, actual: &str) -> anyhow::Result<()> {
+    let (want, got) = (by_actor(expected), by_actor(actual));
+    let mut labels: Vec<&String> = want.keys().chain(got.keys()).collect();
+    labels.sort();
+    labels.dedup();
+    for label in labels {
+        let none = Vec::new();
+        let (want, got) = (
+            want.get(label).unwrap_or(&none),
+            got.get(label).unwrap_or(&none),
+        );
+        if want != got {
+            let at = want.iter().zip(got).take_while(|(a, b)| a == b).count();
+            bail!(
+                "the lines of {label} differ from line {n}: expected `{}`, the demo printed `{}`",
+                want.get(at).map_or("(nothing more)", String::as_str),
+                got.get(at).map_or("(nothing more)", String::as_str),
+                n = at + 1,
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The lines of a transcript grouped by their label (`[server]`, ...;
+/// narration and the demo's own lines under `narration`).
+fn by_actor(text: &str) -> HashMap<String, Vec<String>> {
+    let mut groups: HashMap<String, Vec<String>> = HashMap::new();
+    for line in text.lines().filter(|line| !line.trim().is_empty()) {
+        let label = match line.split_once("] ") {
+            Some((label, _)) if line.starts_with('[') => format!("{label}]"),
+            _ => "narration".to_owned(),
+        };
+        groups.entry(label).or_default().push(line.to_owned());
+    }
+    groups
+}
+
+/// Reads the transcript kept for `lesson` under `root`.
+pub fn kept(root: &Path, lesson: &Lesson) -> anyhow::Result<String> {
+    let path = root.join(path(lesson));
+    std::fs::read_to_string(&path).with_context(|| {
+        format!(
+            "cannot read {}: make it with `make transcripts`",
+            path.display()
+        )
+    })
+}
+
+fn capitalise(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ports_are_normalised_in_order_of_appearance() {
+        let text = "listening on 127.0.0.1:41234\nfrom 127.0.0.1:55555 to 127.0.0.1:41234\n\
+                    [::1]:7 and 127.0.0.1:0 stay 0";
+        assert_eq!(
+            normalise(text, 8898),
+            "listening on 127.0.0.1:8898\nfrom 127.0.0.1:50001 to 127.0.0.1:8898\n\
+             [::1]:50002 and 127.0.0.1:0 stay 0"
+        );
+    }
+
+    #[test]
+    fn actors_may_interleave_but_not_reorder_their_own_lines() {
+        let page = "── one\n[server] a\n[client] x\n[server] b\n";
+        assert!(same_story(page, "── one\n[client] x\n[server] a\n[server] b\n").is_ok());
+        let swapped = same_story(page, "── one\n[server] b\n[client] x\n[server] a\n");
+        assert!(swapped.is_err_and(|err| err.to_string().contains("[server]")));
+        let reworded = same_story(page, "── one\n[server] a\n[client] y\n[server] b\n");
+        assert!(reworded.is_err_and(|err| err.to_string().contains("`[client] y`")));
+        let missing = same_story(page, "── one\n[server] a\n[client] x\n");
+        assert!(missing.is_err_and(|err| err.to_string().contains("(nothing more)")));
+        assert!(same_story(page, "── two\n[server] a\n[client] x\n[server] b\n").is_err());
+    }
+}
