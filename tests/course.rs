@@ -224,10 +224,12 @@ fn each_client_defaults_to_its_own_lessons_server() -> anyhow::Result<()> {
             Some(addr) => addr,
             None => {
                 let source = read(format!("{}/src/bin/{}.rs", lesson.dir, lesson.client.name))?;
-                ["default_value = \"", "default_addr(\""]
+                // The first default that is an address: `--addr`'s.
+                ["default_addr(\"", "default_value = \""]
                     .iter()
-                    .find_map(|marker| source.split(marker).nth(1))
-                    .and_then(|rest| rest.split('"').next())
+                    .flat_map(|marker| source.split(marker).skip(1))
+                    .filter_map(|rest| rest.split('"').next())
+                    .find(|value| common::parse_addr(value).is_ok())
                     .unwrap_or_default()
                     .to_owned()
             }
@@ -291,4 +293,110 @@ fn lesson_pages_include_real_code() -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// How the demo player is stopped, in the tests below.
+#[derive(Debug, Clone, Copy)]
+enum Ending {
+    /// Its reader goes away: `make run-lesson L=4 | head -2`.
+    ClosedStdout,
+    /// Ctrl-C's signal, or a `kill`.
+    Signal(nix::sys::signal::Signal),
+}
+
+/// Starts lesson 4's demo, waits for its server's ready line, stops the
+/// player as `ending` says, and checks that the server went with it: a
+/// connection made to the server before is closed by its kernel (the
+/// process is gone), within a deadline.
+fn the_demo_leaves_no_server_behind(ending: Ending) -> anyhow::Result<()> {
+    use std::io::{BufRead, BufReader, Read};
+    use std::process::{Command, Stdio};
+    use std::time::Duration;
+
+    let mut player = Command::new(env!("CARGO_BIN_EXE_course"))
+        .args(["demo", "4"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let stdout = player.stdout.take().context("no stdout")?;
+    // Lines are read on a thread, so that waiting for one has a deadline.
+    let (lines, seen) = std::sync::mpsc::channel();
+    let reading = std::thread::spawn(move || {
+        let mut reader = BufReader::new(stdout);
+        let mut line = String::new();
+        while reader.read_line(&mut line).is_ok_and(|n| n > 0) {
+            let done = line.contains("[server] listening on ");
+            if lines.send(line.clone()).is_err() || done {
+                break;
+            }
+            line.clear();
+        }
+        // Dropping the reader closes the pipe: the player's next line fails.
+        drop(reader);
+    });
+    let port = loop {
+        let line = seen
+            .recv_timeout(Duration::from_secs(10))
+            .context("the demo printed no ready line")?;
+        if let Some((_, addr)) = line.trim().split_once("listening on ") {
+            break addr.parse::<std::net::SocketAddr>()?;
+        }
+    };
+    let mut witness = std::net::TcpStream::connect_timeout(&port, Duration::from_secs(5))?;
+    match ending {
+        Ending::ClosedStdout => {
+            reading
+                .join()
+                .map_err(|_| anyhow::anyhow!("the reading thread panicked"))?;
+        }
+        Ending::Signal(signal) => {
+            let pid = nix::unistd::Pid::from_raw(i32::try_from(player.id())?);
+            nix::sys::signal::kill(pid, signal)?;
+        }
+    }
+    // The server's end of the witness connection closes when its process
+    // dies: the read returns end of stream or a reset, never a timeout.
+    witness.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let mut buf = [0; 64];
+    loop {
+        match witness.read(&mut buf) {
+            Ok(0) => break,
+            Ok(_) => continue,
+            Err(err) if common::is_timeout(&err) => {
+                anyhow::bail!("lesson 4's server still runs 10 s after the demo ended ({ending:?})")
+            }
+            Err(_) => break,
+        }
+    }
+    let status = player.wait()?;
+    let mut errors = String::new();
+    player
+        .stderr
+        .take()
+        .context("no stderr")?
+        .read_to_string(&mut errors)?;
+    ensure!(!errors.contains("panicked"), "the demo panicked: {errors}");
+    if let Ending::ClosedStdout = ending {
+        ensure!(
+            status.success(),
+            "a closed stdout should end the demo quietly with status 0: {status}, {errors}"
+        );
+    }
+    Ok(())
+}
+
+#[test]
+fn a_demo_whose_reader_goes_ends_quietly_and_takes_its_programs() -> anyhow::Result<()> {
+    the_demo_leaves_no_server_behind(Ending::ClosedStdout)
+}
+
+#[test]
+fn a_demo_stopped_by_a_signal_takes_its_programs() -> anyhow::Result<()> {
+    the_demo_leaves_no_server_behind(Ending::Signal(nix::sys::signal::Signal::SIGTERM))
+}
+
+#[test]
+fn a_demo_killed_outright_takes_its_programs() -> anyhow::Result<()> {
+    the_demo_leaves_no_server_behind(Ending::Signal(nix::sys::signal::Signal::SIGKILL))
 }

@@ -92,8 +92,15 @@ pub fn check_fresh(name: &str, binary: &Path) -> anyhow::Result<()> {
         root.join("crates/common/Cargo.toml"),
         root.join("Cargo.toml"),
     ];
+    // Cargo rebuilds a binary when its own file changes, not its
+    // neighbours': the other files of `src/bin/` do not count.
+    let own = format!("{name}.rs");
+    let counts = |path: &Path| {
+        let in_bin = path.parent().is_some_and(|dir| dir.ends_with("src/bin"));
+        !in_bin || path.file_name().is_some_and(|file| file == own.as_str())
+    };
     for source in &sources {
-        if let Some((newest, path)) = newest(source)?
+        if let Some((newest, path)) = newest(source, &counts)?
             && newest > built
         {
             bail!(
@@ -124,17 +131,21 @@ fn modified(path: &Path) -> anyhow::Result<SystemTime> {
         .with_context(|| format!("cannot read the time {} was written", path.display()))
 }
 
-/// The newest file under `path` (or `path` itself), with its time.
-fn newest(path: &Path) -> anyhow::Result<Option<(SystemTime, PathBuf)>> {
+/// The newest file under `path` (or `path` itself) that `counts`, with its
+/// time.
+fn newest(
+    path: &Path,
+    counts: &dyn Fn(&Path) -> bool,
+) -> anyhow::Result<Option<(SystemTime, PathBuf)>> {
     if !path.exists() {
         return Ok(None);
     }
     if path.is_file() {
-        return Ok(Some((modified(path)?, path.to_owned())));
+        return Ok(counts(path).then(|| modified(path).map(|time| (time, path.to_owned()))).transpose()?);
     }
     let mut best: Option<(SystemTime, PathBuf)> = None;
     for entry in std::fs::read_dir(path)? {
-        if let Some(found) = newest(&entry?.path())?
+        if let Some(found) = newest(&entry?.path(), counts)?
             && best.as_ref().is_none_or(|(time, _)| found.0 > *time)
         {
             best = Some(found);
