@@ -6,6 +6,7 @@
 //!   together, as a labelled transcript.
 //! - `course transcript N`: the same, quietly, printing the transcript with
 //!   its ports normalised, as the book includes it.
+//! - `course transcripts`: writes every lesson's transcript for the book.
 //! - `course exercise N`: plays lesson N's exercise checks.
 //! - `course run server N -- ARGS` / `course run client N -- ARGS`: builds
 //!   and runs one side of lesson N, interactively.
@@ -47,6 +48,9 @@ enum Commands {
         /// The lesson's number.
         lesson: String,
     },
+    /// Plays every lesson's demo quietly and writes its transcript where the
+    /// book includes it (docs/src/transcripts/).
+    Transcripts,
     /// Plays the checks of lesson N's exercises (crates/NN-name/exercises/):
     /// each passes once you have made the change it asks for.
     Exercise {
@@ -77,6 +81,7 @@ fn main() -> ExitCode {
         Commands::Lessons => list(),
         Commands::Demo { lesson, pace } => demo(&lesson, pace),
         Commands::Transcript { lesson } => print_transcript(&lesson),
+        Commands::Transcripts => write_transcripts(),
         Commands::Exercise { lesson } => exercise(&lesson),
         Commands::Run { side, lesson, args } => run(side, &lesson, &args),
     };
@@ -172,6 +177,18 @@ fn print_transcript(number: &str) -> anyhow::Result<()> {
     end_programs_on_signals("the demo")?;
     let text = transcript::record(&root(), lesson, bins()?)?;
     common::out().write_all(text.as_bytes())?;
+    Ok(())
+}
+
+fn write_transcripts() -> anyhow::Result<()> {
+    end_programs_on_signals("the demo")?;
+    let mut out = common::out();
+    for lesson in LESSONS {
+        let text = transcript::record(&root(), lesson, bins()?)?;
+        let path = root().join(transcript::path(lesson));
+        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+        writeln!(out, "{}", transcript::path(lesson))?;
+    }
     Ok(())
 }
 

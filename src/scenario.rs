@@ -237,7 +237,7 @@ fn parse_line(source: &str) -> anyhow::Result<Option<LineKind>> {
     // verb is a separator.
     let rest = rest.strip_prefix(' ').unwrap_or(rest);
     let (verb, text) = rest.split_once(' ').unwrap_or((rest, ""));
-    let words = || -> Vec<String> { text.split_whitespace().map(str::to_owned).collect() };
+    let words = || crate::stage::split_words(text);
     let no_argument = |action: Action| -> anyhow::Result<Action> {
         if text.trim().is_empty() {
             Ok(action)

@@ -141,7 +141,9 @@ fn newest(
         return Ok(None);
     }
     if path.is_file() {
-        return Ok(counts(path).then(|| modified(path).map(|time| (time, path.to_owned()))).transpose()?);
+        return counts(path)
+            .then(|| modified(path).map(|time| (time, path.to_owned())))
+            .transpose();
     }
     let mut best: Option<(SystemTime, PathBuf)> = None;
     for entry in std::fs::read_dir(path)? {

@@ -34,8 +34,9 @@ use process::Process;
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(5);
 
 /// A command line for [`Stage::start`] and [`Stage::serve`]: a `&str` is
-/// split at white space, as a scenario line is (`"tcp-hello-server --reply
-/// hi"`); a list of words is taken as it is, so one word may hold spaces.
+/// split into words as a scenario line is (at white space, with `'...'` or
+/// `"..."` holding spaces: `sh -c 'echo hi'`); a list of words is taken as
+/// it is.
 pub trait CommandLine {
     /// The program's name and its arguments, one word each.
     fn words(self) -> Vec<String>;
@@ -43,8 +44,30 @@ pub trait CommandLine {
 
 impl CommandLine for &str {
     fn words(self) -> Vec<String> {
-        self.split_whitespace().map(str::to_owned).collect()
+        split_words(self)
     }
+}
+
+/// Splits a command line into words: at white space, except inside single
+/// or double quotes, which are removed. No escapes: a scenario needs none.
+pub fn split_words(text: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word: Option<String> = None;
+    let mut quote: Option<char> = None;
+    for c in text.chars() {
+        match (quote, c) {
+            (Some(open), c) if c == open => quote = None,
+            (Some(_), c) => word.get_or_insert_with(String::new).push(c),
+            (None, '\'' | '"') => {
+                quote = Some(c);
+                word.get_or_insert_with(String::new);
+            }
+            (None, c) if c.is_whitespace() => words.extend(word.take()),
+            (None, c) => word.get_or_insert_with(String::new).push(c),
+        }
+    }
+    words.extend(word);
+    words
 }
 
 impl CommandLine for &String {
@@ -411,9 +434,9 @@ impl Stage {
     pub fn connect(&mut self, actor: &str, addr: &str) -> anyhow::Result<()> {
         let addr: SocketAddr = self.substitute(addr)?.parse().context("expected IP:PORT")?;
         self.new_peer(actor)?;
+        self.record(format!("[{actor}] connects to {addr}"));
         let peer = Peer::connect(addr, self.deadline)
             .with_context(|| format!("{actor} cannot connect to {addr}"))?;
-        self.record(format!("[{actor}] connected to {addr}"));
         self.actors.push((actor.to_owned(), Actor::Peer(peer)));
         Ok(())
     }
@@ -535,18 +558,18 @@ impl Stage {
     /// the kernel drop any unsent data and send RST, so the other side reads
     /// "connection reset" instead of end of stream.
     pub fn reset(&mut self, actor: &str) -> anyhow::Result<()> {
-        self.peer(actor)?.reset()?;
+        self.peer(actor)?;
         self.drain()?;
-        self.record(format!("[{actor}] reset the connection (RST)"));
-        Ok(())
+        self.record(format!("[{actor}] resets the connection (RST)"));
+        self.peer(actor)?.reset()
     }
 
     /// Half-closes a TCP peer: it sends FIN, and can still read.
     pub fn shutdown(&mut self, actor: &str) -> anyhow::Result<()> {
-        self.peer(actor)?.shutdown()?;
+        self.peer(actor)?;
         self.drain()?;
-        self.record(format!("[{actor}] closed its side (FIN)"));
-        Ok(())
+        self.record(format!("[{actor}] closes its side (FIN)"));
+        self.peer(actor)?.shutdown()
     }
 
     /// Adds the transcript to a failed step, so that the failure says what
@@ -692,5 +715,20 @@ fn colour_label(line: &str) -> String {
             format!("\x1b[1;{colour}m{label}]\x1b[0m {rest}")
         }
         _ => line.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_words;
+
+    #[test]
+    fn words_split_at_spaces_outside_quotes() {
+        assert_eq!(split_words("a  b\tc"), ["a", "b", "c"]);
+        assert_eq!(
+            split_words("sh -c 'echo one; echo two' \"x y\" ''"),
+            ["sh", "-c", "echo one; echo two", "x y", ""]
+        );
+        assert!(split_words("  ").is_empty());
     }
 }
