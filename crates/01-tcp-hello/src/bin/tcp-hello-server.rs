@@ -29,6 +29,7 @@ fn main() -> ExitCode {
 // ANCHOR: serve
 fn serve(args: Args) -> anyhow::Result<()> {
     common::stop_on_ctrl_c("server")?;
+    let mut out = common::out();
 
     // socket() + bind() + listen() in one call: the kernel creates a TCP
     // socket, gives it this address, and from now on completes handshakes
@@ -41,7 +42,7 @@ fn serve(args: Args) -> anyhow::Result<()> {
     // off the queue. `conn` is a new socket for this one client; `listener`
     // stays free for others (this lesson never asks for another).
     let (mut conn, client) = listener.accept().context("accept failed")?;
-    println!("connection from {client}");
+    writeln!(out, "connection from {client}")?;
 
     // recv(1024): wait for bytes from the client and take what has arrived,
     // up to 1024 of them. TCP is a stream of bytes: one read returns whatever
@@ -49,22 +50,25 @@ fn serve(args: Args) -> anyhow::Result<()> {
     let mut buf = [0; common::BUFFER_SIZE];
     let n = conn.read(&mut buf).context("cannot receive")?;
     if n == 0 {
-        println!("{client} closed the connection without sending anything");
+        writeln!(
+            out,
+            "{client} closed the connection without sending anything"
+        )?;
         return Ok(());
     }
-    println!("received {n} bytes: {}", common::show(&buf[..n]));
+    writeln!(out, "received {n} bytes: {}", common::show(&buf[..n]))?;
 
     // send(): hand the bytes to the kernel, which sends them and retransmits
     // them until the client's kernel acknowledges them.
     conn.write_all(args.reply.as_bytes())
         .context("cannot send the reply")?;
-    println!("sent: {}", args.reply);
+    writeln!(out, "sent: {}", args.reply)?;
 
     // close(): dropping the socket closes it, and the kernel sends FIN. The
     // server closes first, so its side of this connection now waits in
     // TIME_WAIT for a minute: lesson 2 is about what that does to a restart.
     drop(conn);
-    println!("closed the connection");
+    writeln!(out, "closed the connection")?;
     Ok(())
 }
 // ANCHOR_END: serve
