@@ -24,12 +24,19 @@ fn first_run(stage: &mut Stage, option: &str) -> anyhow::Result<String> {
         .serve("first", &format!("reuse-addr-server {option}"))?
         .to_string();
     // A client like lesson 1's: send, read the answer, wait for the
-    // server's FIN, and only then close.
+    // server's FIN, and only then close its own side.
     stage.connect("client", &addr)?;
     stage.send("client", "hello!")?;
     stage.recv("client", "hi")?;
     stage.closed("client")?;
     stage.expect("first", "closed the connection first")?;
+    stage.shutdown("client")?;
+    // Both sides have closed, the server first: the kernel says so.
+    let state = stage.expect("first", "the kernel shows this connection in ")?;
+    anyhow::ensure!(
+        state.starts_with("the kernel shows this connection in TIME_WAIT: "),
+        "the server's side should be in TIME_WAIT: {state}"
+    );
     stage.exit("first", 0)?;
     Ok(addr)
 }
@@ -85,6 +92,43 @@ fn with_the_option_on_the_restart_only_it_still_fails() -> anyhow::Result<()> {
         &format!("error: cannot bind {addr} with SO_REUSEADDR on: Address already in use"),
     )?;
     stage.exit("restart", 1)
+}
+
+#[test]
+fn a_client_that_does_not_close_leaves_the_server_in_fin_wait2() -> anyhow::Result<()> {
+    let mut stage = stage();
+    let addr = stage.serve("server", "reuse-addr-server")?.to_string();
+    stage.connect("client", &addr)?;
+    stage.send("client", "hello!")?;
+    stage.recv("client", "hi")?;
+    stage.closed("client")?;
+    // The client keeps its side open: the server waits 3 s for its FIN,
+    // then reports the state the kernel shows, and says why.
+    stage.expect(
+        "server",
+        "the kernel shows this connection in FIN_WAIT2: our FIN is acknowledged",
+    )?;
+    stage.expect("server", "(the client had not closed its side within 3 s)")?;
+    stage.exit("server", 0)
+}
+
+#[test]
+fn a_client_that_closes_first_takes_the_time_wait() -> anyhow::Result<()> {
+    // What the Python client or nc may do: close as soon as the answer is
+    // read, before the server's own close. The server reports what the
+    // kernel shows rather than assuming.
+    let mut stage = stage();
+    let addr = stage.serve("server", "reuse-addr-server")?.to_string();
+    stage.connect("client", &addr)?;
+    stage.send("client", "hello!")?;
+    stage.shutdown("client")?;
+    stage.recv("client", "hi")?;
+    let state = stage.expect("server", "the kernel ")?;
+    anyhow::ensure!(
+        state.contains("no longer lists this connection") || state.contains("LAST_ACK"),
+        "the client closed first, so no TIME_WAIT on the server's side: {state}"
+    );
+    stage.exit("server", 0)
 }
 
 #[test]

@@ -19,6 +19,7 @@ pub mod report;
 pub mod show;
 pub mod signal;
 pub mod stage_child;
+pub mod tcp_state;
 
 pub use args::{QuitWord, parse_addr};
 pub use colour::{Highlight, colour_enabled};
@@ -28,6 +29,7 @@ pub use ready::announce;
 pub use report::{Hint, is_timeout, run};
 pub use show::{Shown, show};
 pub use signal::stop_on_ctrl_c;
+pub use tcp_state::TcpState;
 
 /// The size of the receive buffer every lesson uses, as the Python course's
 /// `recv(1024)` does.

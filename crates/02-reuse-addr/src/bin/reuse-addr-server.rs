@@ -3,15 +3,17 @@
 //! (In the Python course: the `setsockopt(SOL_SOCKET, SO_REUSEADDR, 1)` fix.)
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener};
+use std::net::{Shutdown, SocketAddr, TcpListener};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
 use socket2::{Domain, Protocol, Socket, Type};
 
 /// Lesson 2 (reuse the address), the server: serves one client as lesson 1
-/// does and closes first, leaving the connection in TIME_WAIT. Run it twice
+/// does and closes first, so that the connection ends in TIME_WAIT on its
+/// side, and says the state the kernel shows. Run it twice
 /// on the same port to see the restart fail, unless both runs set
 /// SO_REUSEADDR.
 #[derive(Parser)]
@@ -35,6 +37,7 @@ fn main() -> ExitCode {
 // ANCHOR: bind
 fn serve(args: Args) -> anyhow::Result<()> {
     common::stop_on_ctrl_c("server")?;
+    let mut out = common::out();
 
     // socket(): a TCP socket for IPv4 or IPv6, whichever the address is.
     // `TcpListener::bind` would do this, bind and listen in one call, and on
@@ -63,30 +66,60 @@ fn serve(args: Args) -> anyhow::Result<()> {
     socket.listen(128).context("cannot listen")?;
     let listener: TcpListener = socket.into();
     common::announce(listener.local_addr()?)?;
-    println!("SO_REUSEADDR is {reuse}");
+    writeln!(out, "SO_REUSEADDR is {reuse}")?;
     // ANCHOR_END: bind
 
     // The rest is lesson 1: one client, one message, one answer.
     let (mut conn, client) = listener.accept().context("accept failed")?;
-    println!("connection from {client}");
+    let local = conn.local_addr()?;
+    writeln!(out, "connection from {client}")?;
     let mut buf = [0; common::BUFFER_SIZE];
     let n = conn.read(&mut buf).context("cannot receive")?;
     if n == 0 {
         // The client closed first: the TIME_WAIT is on its side, not ours.
-        println!("{client} closed first, without sending anything: no TIME_WAIT here");
+        writeln!(
+            out,
+            "{client} closed first, without sending anything: no TIME_WAIT here"
+        )?;
         return Ok(());
     }
-    println!("received {n} bytes: {}", common::show(&buf[..n]));
+    writeln!(out, "received {n} bytes: {}", common::show(&buf[..n]))?;
     conn.write_all(b"hi").context("cannot send the reply")?;
-    println!("sent: hi");
+    writeln!(out, "sent: hi")?;
 
     // ANCHOR: close
-    // The server closes first: its side goes FIN_WAIT_1, FIN_WAIT_2, and,
-    // once the client closes too, TIME_WAIT for 60 seconds (on Linux). The
-    // connection it accepted inherits the listener's SO_REUSEADDR flag, and
-    // the kernel reads that flag when a new socket tries to bind the port.
+    // shutdown(SHUT_WR): the server closes its side first, and the kernel
+    // sends FIN. Its side goes FIN_WAIT1, then FIN_WAIT2 once the client's
+    // kernel acknowledges, then, once the client closes too, TIME_WAIT for
+    // 60 seconds (on Linux). The connection it accepted inherits the
+    // listener's SO_REUSEADDR flag, and the kernel reads that flag when a
+    // new socket tries to bind the port.
+    conn.shutdown(Shutdown::Write).context("cannot close")?;
+    writeln!(out, "closed the connection first")?;
+    // Wait (a few seconds at most) for the client to close its side: a read
+    // returns 0 bytes when its FIN arrives. A client that closed before our
+    // FIN went out was the first to close, and the TIME_WAIT is its own.
+    conn.set_read_timeout(Some(Duration::from_secs(3)))?;
+    let client_closed = matches!(conn.read(&mut buf), Ok(0));
     drop(conn);
-    println!("closed the connection first: it now waits in TIME_WAIT");
+
+    // Ask the kernel what became of the connection: it lists every TCP
+    // connection it still holds, TIME_WAIT ones included, in /proc/net/tcp.
+    match common::tcp_state::state_of(local, client)? {
+        Some(state) => writeln!(
+            out,
+            "the kernel shows this connection in {state}: {}",
+            state.meaning()
+        )?,
+        None => writeln!(
+            out,
+            "the kernel no longer lists this connection: the client closed (or \
+             reset) it first, so there is no TIME_WAIT on this side"
+        )?,
+    }
+    if !client_closed {
+        writeln!(out, "(the client had not closed its side within 3 s)")?;
+    }
     // ANCHOR_END: close
     Ok(())
 }
