@@ -1,6 +1,8 @@
 //! Lesson 3 end to end: a whole chat, quitting from either side, the end of
 //! input on either side, and a second client that is never served.
 
+use std::path::Path;
+
 use assert_cmd::Command;
 use course::{Stage, bins};
 use predicates::str::contains;
@@ -54,25 +56,130 @@ fn the_server_quits_with_its_own_word() -> anyhow::Result<()> {
 }
 
 #[test]
-fn the_end_of_the_clients_input_counts_as_quitting() -> anyhow::Result<()> {
+fn the_end_of_the_clients_input_says_the_quit_word() -> anyhow::Result<()> {
     let mut stage = chatting("bye")?;
     stage.type_line("server", "hi")?;
     stage.expect("client", "server says: hi")?;
     stage.close_stdin("client")?;
-    stage.expect("client", "end of input: leaving")?;
-    stage.expect("server", "left: it closed the connection")?;
+    stage.expect("client", "end of input: it counts as bye")?;
+    stage.expect("client", "you said bye: leaving")?;
+    // The server hears the word, as a Python server needs to.
+    stage.expect("server", "says: bye")?;
+    stage.expect("server", "said bye: the chat is over")?;
     stage.exit("client", 0)?;
     stage.exit("server", 0)
 }
 
 #[test]
-fn the_end_of_the_servers_input_counts_as_quitting() -> anyhow::Result<()> {
+fn the_end_of_the_servers_input_says_the_quit_word() -> anyhow::Result<()> {
     let mut stage = chatting("bye")?;
     stage.close_stdin("server")?;
-    stage.expect("server", "end of input: the server leaves the chat")?;
-    stage.expect("client", "the server closed the connection")?;
+    stage.expect("server", "end of input: it counts as bye")?;
+    stage.expect("server", "you said bye: the chat is over")?;
+    stage.expect("client", "server says: bye")?;
+    stage.expect("client", "the server said bye: leaving")?;
     stage.exit("server", 0)?;
     stage.exit("client", 0)
+}
+
+#[test]
+fn ctrl_d_while_the_server_waits_for_the_client_acts_at_once() -> anyhow::Result<()> {
+    let mut stage = chatting("bye")?;
+    stage.type_line("server", "your turn")?;
+    stage.expect("client", "server says: your turn")?;
+    // The client has the turn and types nothing; the server's operator
+    // presses Ctrl-D. The server leaves now, saying the quit word.
+    stage.close_stdin("server")?;
+    stage.expect("server", "end of input: it counts as bye")?;
+    stage.expect("server", "you said bye: the chat is over")?;
+    stage.exit("server", 0)?;
+    // The client learns it once it speaks: the answer waiting is `bye`.
+    stage.type_line("client", "still there?")?;
+    stage.expect("client", "the server said bye: leaving")?;
+    stage.exit("client", 0)
+}
+
+#[test]
+fn the_quit_word_while_the_server_waits_for_the_client_acts_at_once() -> anyhow::Result<()> {
+    let mut stage = chatting("q")?;
+    stage.type_line("server", "your turn")?;
+    stage.expect("client", "server says: your turn")?;
+    stage.type_line("server", "Q")?;
+    stage.expect("server", "you said q: the chat is over")?;
+    stage.exit("server", 0)?;
+    stage.absent("server", "end of input")
+}
+
+#[test]
+fn ctrl_d_while_the_client_waits_for_the_server_acts_at_once() -> anyhow::Result<()> {
+    // chatting() leaves the server with the turn: the client waits.
+    let mut stage = chatting("bye")?;
+    stage.close_stdin("client")?;
+    stage.expect("client", "end of input: it counts as bye")?;
+    stage.expect("client", "you said bye: leaving")?;
+    stage.exit("client", 0)?;
+    // The server reads the word at its next turn.
+    stage.type_line("server", "sorry, I was away")?;
+    stage.expect("server", "said bye: the chat is over")?;
+    stage.exit("server", 0)
+}
+
+#[test]
+fn ctrl_d_before_any_client_stops_the_server() -> anyhow::Result<()> {
+    let mut stage = stage();
+    stage.serve("server", "tcp-chat-server")?;
+    stage.close_stdin("server")?;
+    stage.expect(
+        "server",
+        "you left before any client came: the server stops",
+    )?;
+    stage.exit("server", 0)
+}
+
+#[test]
+fn piped_stdin_shows_no_prompt() -> anyhow::Result<()> {
+    let mut stage = chatting("bye")?;
+    stage.type_line("server", "hi")?;
+    stage.expect("client", "server says: hi")?;
+    stage.type_line("client", "bye")?;
+    stage.exit("server", 0)?;
+    stage.exit("client", 0)?;
+    stage.absent("server", "server> ")?;
+    stage.absent("client", "client> ")
+}
+
+#[test]
+fn a_terminal_shows_the_prompt() -> anyhow::Result<()> {
+    // `script` gives the server a pseudo-terminal for stdin and stdout, as
+    // in a learner's window, while the test still types and reads.
+    let script = Path::new("/usr/bin/script");
+    anyhow::ensure!(
+        script.exists(),
+        "{} (util-linux) is needed to give the server a terminal",
+        script.display()
+    );
+    let mut stage = Stage::new(bins!["tcp-chat-server", "tcp-chat-client"].with("script", script));
+    let command = format!(
+        "'{}' --addr 127.0.0.1:0",
+        env!("CARGO_BIN_EXE_tcp-chat-server")
+    );
+    let words = ["script", "-qfec", &command, "/dev/null"].map(str::to_owned);
+    stage.start("server", &words)?;
+    let ready = stage.expect("server", "listening on ")?;
+    let addr = ready
+        .rsplit_once("listening on ")
+        .map(|(_, addr)| addr.trim().to_owned())
+        .ok_or_else(|| anyhow::anyhow!("no address in `{ready}`"))?;
+    stage.connect("peer", &addr)?;
+    stage.send("peer", "hello")?;
+    stage.expect("server", "says: hello")?;
+    // The prompt has no newline: the line it is on ends with what is typed,
+    // echoed by the terminal.
+    stage.type_line("server", "hi")?;
+    stage.expect("server", "server> hi")?;
+    stage.recv("peer", "hi")?;
+    stage.send("peer", "bye")?;
+    stage.exit("server", 0)
 }
 
 #[test]

@@ -8,16 +8,20 @@ use std::process::ExitCode;
 
 use anyhow::{Context, anyhow};
 use clap::Parser;
-use common::{QuitWord, Typed, show};
+use common::{Quit, QuitWord, Typed, Waited, show};
 
-/// Lesson 3 (chat with one client), the client, also used in lesson 4:
-/// connects, then you and the server take turns, you first, until either
-/// side types the quit word or your input ends.
+/// Lesson 3 (chat with one client), the client, also used in lesson 4 (a
+/// server that loops): connects, then you and the server take turns, you
+/// first, until either side types the quit word or your input ends (which
+/// says the quit word for you).
 #[derive(Parser)]
 #[command(name = env!("CARGO_BIN_NAME"), version)]
 struct Args {
-    /// The server's address.
-    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:8090",
+    /// The server's address (`make client L=4` points it at lesson 4's).
+    // `default_value` wants text that lives as long as the program: the
+    // address is worked out once, at start, and kept.
+    #[arg(long, value_name = "HOST:PORT",
+          default_value = &*common::args::default_addr("127.0.0.1:8090").leak(),
           value_parser = common::parse_addr)]
     addr: SocketAddr,
     /// The word that ends the chat, from either side.
@@ -31,45 +35,70 @@ fn main() -> ExitCode {
 
 // ANCHOR: chat
 fn chat(args: Args) -> anyhow::Result<()> {
+    let mut out = common::out();
     // connect(): returns once the handshake is done, which the server's
     // kernel does by itself, even if the server's code is busy elsewhere.
     let mut stream = TcpStream::connect(args.addr)
         .with_context(|| format!("cannot connect to {}", args.addr))?;
-    println!(
+    writeln!(
+        out,
         "connected to {}; you speak first ('{}' to leave)",
         args.addr, args.quit
-    );
+    )?;
 
-    let mut typed = Typed::new("client> ");
+    let mut typed = Typed::new("client> ")?;
     let mut buf = [0; common::BUFFER_SIZE];
     loop {
         // An empty line is refused: it would send nothing, and we would
         // wait forever for an answer to it.
-        let Some(message) = typed.next_message()? else {
-            println!("end of input: leaving");
-            break;
+        let message = match typed.next_message()? {
+            Some(message) => message,
+            // End of input counts as the quit word, and is said as one: the
+            // Python server knows no other way for a chat to end.
+            None => end_of_input(&args.quit)?,
         };
-        stream.write_all(message.as_bytes()).map_err(server_gone)?;
+        stream.write_all(&message).map_err(server_gone)?;
         if args.quit.matches(&message) {
-            println!("you said {}: leaving", args.quit);
+            writeln!(out, "you said {}: leaving", args.quit)?;
             break;
         }
 
-        // recv(1024): wait for the server's turn.
-        let n = stream.read(&mut buf).map_err(server_gone)?;
-        if n == 0 {
-            println!("the server closed the connection");
+        // The server's turn. poll() waits for two things at once: bytes (or
+        // the end) on the connection, and the keyboard, so that the quit
+        // word or Ctrl-D typed now leave at once, not after the answer.
+        if let Waited::Quit(why) = typed.wait_for(&stream, &args.quit, None)? {
+            if why == Quit::EndOfInput {
+                end_of_input(&args.quit)?;
+            }
+            stream
+                .write_all(args.quit.as_str().as_bytes())
+                .map_err(server_gone)?;
+            writeln!(out, "you said {}: leaving", args.quit)?;
             break;
         }
-        println!("server says: {}", show(&buf[..n]));
+        // recv(1024): the server's answer is there; this read does not wait.
+        let n = stream.read(&mut buf).map_err(server_gone)?;
+        if n == 0 {
+            writeln!(out, "the server closed the connection")?;
+            break;
+        }
+        writeln!(out, "server says: {}", show(&buf[..n]))?;
         if args.quit.matches(&buf[..n]) {
-            println!("the server said {}: leaving", args.quit);
+            writeln!(out, "the server said {}: leaving", args.quit)?;
             break;
         }
     }
+    // close(): dropping the stream sends FIN.
     Ok(())
 }
 // ANCHOR_END: chat
+
+/// Says that the end of input counts as the quit word, and returns the
+/// word, to be sent as if typed.
+fn end_of_input(quit: &QuitWord) -> anyhow::Result<Vec<u8>> {
+    writeln!(common::out(), "end of input: it counts as {quit}")?;
+    Ok(quit.as_str().as_bytes().to_vec())
+}
 
 /// Says plainly what a reset means here: the server's kernel threw the
 /// connection away (its process ended before accepting us, or it closed the
