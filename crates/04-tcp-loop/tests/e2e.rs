@@ -56,9 +56,68 @@ fn three_clients_are_served_in_a_row_whichever_way_they_leave() -> anyhow::Resul
     stage.connect("fourth", &addr)?;
     stage.send("fourth", "still up?")?;
     stage.expect("server", "says: still up?")?;
+    // The end of input stops the server, and the client hears `bye` first.
+    stage.close_stdin("server")?;
+    stage.expect("server", "end of input: said bye to 127.0.0.1:")?;
+    stage.recv("fourth", "bye")?;
+    stage.closed("fourth")?;
+    stage.exit("server", 0)
+}
+
+#[test]
+fn ctrl_d_while_waiting_for_a_client_stops_the_server_at_once() -> anyhow::Result<()> {
+    let mut stage = stage();
+    serve(&mut stage)?;
     stage.close_stdin("server")?;
     stage.expect("server", "end of input: the server stops")?;
     stage.exit("server", 0)
+}
+
+#[test]
+fn the_quit_word_while_the_client_has_the_turn_ends_that_chat_at_once() -> anyhow::Result<()> {
+    let mut stage = stage();
+    let addr = serve(&mut stage)?;
+    stage.connect("first", &addr)?;
+    stage.send("first", "hi")?;
+    stage.expect("server", "says: hi")?;
+    stage.type_line("server", "hello")?;
+    stage.recv("first", "hello")?;
+    // The client has the turn and says nothing; the operator types `bye`.
+    stage.type_line("server", "bye")?;
+    stage.recv("first", "bye")?;
+    stage.closed("first")?;
+    stage.expect("server", "you said bye to 127.0.0.1:")?;
+    stage.expect("server", "waiting for a client")?;
+    // Ctrl-D while the next client has the turn: it hears `bye`, and the
+    // server stops.
+    stage.connect("second", &addr)?;
+    stage.send("second", "me now")?;
+    stage.expect("server", "says: me now")?;
+    stage.type_line("server", "go on")?;
+    stage.recv("second", "go on")?;
+    stage.close_stdin("server")?;
+    stage.recv("second", "bye")?;
+    stage.expect("server", "end of input: said bye to 127.0.0.1:")?;
+    stage.exit("server", 0)
+}
+
+#[test]
+fn a_silent_client_is_dropped_after_the_idle_timeout() -> anyhow::Result<()> {
+    let mut stage = stage();
+    let addr = stage.serve("server", "tcp-loop-server --idle-timeout 0.3")?;
+    let addr = addr.to_string();
+    stage.expect("server", "waiting for a client")?;
+    // Connected, and then nothing: no bytes, no FIN, no reset, as when the
+    // client's machine or the path to it is gone.
+    stage.connect("silent", &addr)?;
+    stage.expect("server", "connected")?;
+    stage.expect("server", "said nothing for 0.3 s: dropping it")?;
+    stage.closed("silent")?;
+    stage.expect("server", "waiting for a client")?;
+    stage.connect("next", &addr)?;
+    stage.send("next", "hello")?;
+    stage.expect("server", "says: hello")?;
+    Ok(())
 }
 
 #[test]
