@@ -5,10 +5,10 @@
 //! Both need a little more than `std::net::UdpSocket` offers, so they live
 //! here and a lesson calls each in one line.
 
-use std::io;
+use std::io::{self, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::os::fd::AsRawFd;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use nix::sys::socket::{MsgFlags, SockaddrStorage, recv, recvmsg};
@@ -36,6 +36,26 @@ impl Datagram {
     /// How many bytes were thrown away because the buffer was too small.
     pub fn lost(&self) -> usize {
         self.size.saturating_sub(self.len)
+    }
+
+    /// What every lesson prints about a cut datagram, in the same words:
+    /// `the datagram had 2000 bytes, the buffer holds 1024: 976 bytes lost`.
+    /// (A cut datagram filled the buffer, so `len` is the buffer's size.)
+    pub fn cut_note(&self) -> String {
+        format!(
+            "the datagram had {}, the buffer holds {}: {} lost",
+            bytes(self.size),
+            self.len,
+            bytes(self.lost())
+        )
+    }
+}
+
+/// `1 byte`, `2 bytes`.
+fn bytes(count: usize) -> String {
+    match count {
+        1 => "1 byte".to_owned(),
+        _ => format!("{count} bytes"),
     }
 }
 
@@ -127,18 +147,34 @@ pub fn ask(
     buf: &mut [u8],
     patience: Patience,
 ) -> anyhow::Result<Datagram> {
+    ask_for(socket, server, message, buf, patience, |_, _| true)
+}
+
+/// [`ask`], taking as the answer only a datagram for which
+/// `is_answer(&datagram, bytes)` holds: any other is dropped, saying so, and
+/// the wait goes on until the same deadline. An echo client uses it to tell
+/// the echo of this message from a late echo of an earlier one.
+pub fn ask_for(
+    socket: &UdpSocket,
+    server: SocketAddr,
+    message: &[u8],
+    buf: &mut [u8],
+    patience: Patience,
+    is_answer: impl Fn(&Datagram, &[u8]) -> bool,
+) -> anyhow::Result<Datagram> {
+    let mut out = crate::out();
     let late = drop_late_answers(socket);
     if late > 0 {
-        println!("(dropped {late} late answer(s) to an earlier message)");
+        writeln!(out, "(dropped {late} late answer(s) to an earlier message)")?;
     }
-    socket.set_read_timeout(Some(patience.wait))?;
     let tries = patience.tries.max(1);
     for attempt in 1..=tries {
         if attempt > 1 {
-            println!(
+            writeln!(
+                out,
                 "no answer within {}: sending again (try {attempt} of {tries})",
                 seconds(patience.wait)
-            );
+            )?;
         }
         // sendto(): the kernel adds a UDP header and an IP header and hands
         // the packet to the network at once. No connection, no
@@ -146,15 +182,32 @@ pub fn ask(
         socket
             .send_to(message, server)
             .with_context(|| format!("cannot send {} bytes to {server}", message.len()))?;
-        match recv_from(socket, buf) {
-            Ok(answer) => return Ok(answer),
-            Err(err) if crate::is_timeout(&err) => continue,
-            Err(err) if err.kind() == io::ErrorKind::ConnectionRefused => {
-                return Err(err).with_context(|| {
-                    format!("nothing listens on {server}: the kernel answered \"port unreachable\"")
-                });
+        let deadline = Instant::now() + patience.wait;
+        // Wait until the deadline for the answer, dropping anything else.
+        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+            if left.is_zero() {
+                break;
             }
-            Err(err) => return Err(err).context("cannot receive the answer"),
+            socket.set_read_timeout(Some(left))?;
+            match recv_from(socket, buf) {
+                Ok(answer) if is_answer(&answer, &buf[..answer.len]) => return Ok(answer),
+                Ok(other) => writeln!(
+                    out,
+                    "(dropped a datagram from {} that does not answer this message: {}; \
+                     still waiting)",
+                    other.from,
+                    crate::show(&buf[..other.len])
+                )?,
+                Err(err) if crate::is_timeout(&err) => break,
+                Err(err) if err.kind() == io::ErrorKind::ConnectionRefused => {
+                    return Err(err).with_context(|| {
+                        format!(
+                            "nothing listens on {server}: the kernel answered \"port unreachable\""
+                        )
+                    });
+                }
+                Err(err) => return Err(err).context("cannot receive the answer"),
+            }
         }
     }
     let why = io::Error::new(
@@ -276,11 +329,17 @@ mod tests {
         let text = format!("{err:#}");
         assert!(text.contains("after 3 tries"), "{text}");
         assert!(text.contains("UDP does not retransmit"), "{text}");
-        // All three tries arrived at the silent socket.
+        // All three tries arrived at the silent socket, and no fourth.
         let mut buf = [0; 16];
         for _ in 0..3 {
             assert_eq!(recv_from(&silent, &mut buf)?.len, 7);
         }
+        silent.set_nonblocking(true)?;
+        let fourth = recv_from(&silent, &mut buf);
+        assert!(
+            fourth.as_ref().is_err_and(crate::is_timeout),
+            "a fourth try arrived: {fourth:?}"
+        );
         Ok(())
     }
 
@@ -329,6 +388,60 @@ mod tests {
             .join()
             .map_err(|_| anyhow::anyhow!("the answering thread panicked"))??;
         Ok(())
+    }
+
+    #[test]
+    fn an_answer_that_does_not_fit_is_dropped_and_the_wait_goes_on() -> anyhow::Result<()> {
+        let (client, server) = pair()?;
+        let server_addr = server.local_addr()?;
+        let answering = std::thread::spawn(move || -> anyhow::Result<()> {
+            let mut buf = [0; 16];
+            let got = recv_from(&server, &mut buf)?;
+            server.send_to(b"stale", got.from)?;
+            server.send_to(b"question", got.from)?;
+            Ok(())
+        });
+        let patience = Patience {
+            wait: Duration::from_secs(5),
+            tries: 1,
+        };
+        let mut buf = [0; 16];
+        let answer = ask_for(
+            &client,
+            server_addr,
+            b"question",
+            &mut buf,
+            patience,
+            |_, got| got == b"question",
+        )?;
+        assert_eq!(&buf[..answer.len], b"question");
+        answering
+            .join()
+            .map_err(|_| anyhow::anyhow!("the answering thread panicked"))??;
+        Ok(())
+    }
+
+    #[test]
+    fn a_cut_datagram_is_described_with_plurals_that_agree() {
+        let from = SocketAddr::from(([127, 0, 0, 1], 9));
+        let cut = Datagram {
+            len: 1024,
+            size: 1025,
+            from,
+        };
+        assert_eq!(
+            cut.cut_note(),
+            "the datagram had 1025 bytes, the buffer holds 1024: 1 byte lost"
+        );
+        let tiny = Datagram {
+            len: 1,
+            size: 3,
+            from,
+        };
+        assert_eq!(
+            tiny.cut_note(),
+            "the datagram had 3 bytes, the buffer holds 1: 2 bytes lost"
+        );
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! answer and who sent it, and send again if no answer comes.
 //! (In the Python course: udp_client.py, which sends `hello` once.)
 
+use std::io::Write;
 use std::net::{SocketAddr, UdpSocket};
 use std::process::ExitCode;
 
@@ -39,6 +40,7 @@ fn main() -> ExitCode {
 
 // ANCHOR: socket
 fn talk(args: Args) -> anyhow::Result<()> {
+    let mut out = common::out();
     // socket(AF_INET, SOCK_DGRAM) + bind(port 0): the kernel picks a free
     // port for us. It is the return address on every datagram we send, so
     // the server's answers come back to this socket.
@@ -54,37 +56,68 @@ fn talk(args: Args) -> anyhow::Result<()> {
             .connect(args.addr)
             .with_context(|| format!("cannot connect to {}", args.addr))?;
     }
-    println!("talking to {} from {}", args.addr, socket.local_addr()?);
+    writeln!(
+        out,
+        "talking to {} from {}",
+        args.addr,
+        socket.local_addr()?
+    )?;
     // ANCHOR_END: socket
 
     // ANCHOR: talk
-    let mut typed = common::Typed::new("client> ");
+    let mut typed = common::Typed::new("client> ")?;
     let mut buf = [0; common::BUFFER_SIZE];
-    while let Some(line) = typed.next_line()? {
+    // The message before this one: its echo may still come, late.
+    let mut previous: Option<Vec<u8>> = None;
+    loop {
+        let Some(line) = typed.next_line()? else {
+            writeln!(out, "end of input: leaving")?;
+            break;
+        };
         if args.quit.matches(&line) {
+            writeln!(out, "you said {}: leaving", args.quit)?;
             break;
         }
         // sendto() the line as one datagram (an empty line is an empty
         // datagram), then recvfrom(1024) the answer, sending again if none
-        // comes in time.
-        let answer = datagram::ask(&socket, args.addr, line.as_bytes(), &mut buf, args.patience)?;
+        // comes in time. An echo equals what was sent (or its first 1024
+        // bytes, if cut): a datagram that instead echoes the previous
+        // message is that message's late answer, and is dropped while the
+        // wait for this one goes on. Any other answer is taken as it is: the
+        // Python server answers every message with `hi`.
+        let is_answer = |answer: &datagram::Datagram, bytes: &[u8]| {
+            let late = previous
+                .as_ref()
+                .is_some_and(|earlier| is_echo(earlier, answer, bytes));
+            is_echo(&line, answer, bytes) || !late
+        };
+        let answer = datagram::ask_for(
+            &socket,
+            args.addr,
+            &line,
+            &mut buf,
+            args.patience,
+            is_answer,
+        )?;
         let reply = &buf[..answer.len];
         if reply.is_empty() {
-            println!("reply from {}: (an empty datagram)", answer.from);
+            writeln!(out, "reply from {}: (an empty datagram)", answer.from)?;
         } else {
-            println!("reply from {}: {}", answer.from, common::show(reply));
+            writeln!(out, "reply from {}: {}", answer.from, common::show(reply))?;
         }
         if answer.is_truncated() {
-            println!(
-                "(the reply had {} bytes, the buffer holds {}: {} bytes lost)",
-                answer.size,
-                buf.len(),
-                answer.lost()
-            );
+            writeln!(out, "(the reply was cut: {})", answer.cut_note())?;
         }
+        previous = Some(line);
     }
     // close(): nothing goes on the wire. The server never learns we left.
-    println!("closing the socket: UDP sends nothing to say so");
+    writeln!(out, "closing the socket: UDP sends nothing to say so")?;
     Ok(())
 }
 // ANCHOR_END: talk
+
+/// Whether `bytes`, received as `answer`, is the echo of `message`: the
+/// same bytes, or the first of them when the buffer cut the echo.
+fn is_echo(message: &[u8], answer: &datagram::Datagram, bytes: &[u8]) -> bool {
+    answer.size == message.len() && message.starts_with(bytes)
+}

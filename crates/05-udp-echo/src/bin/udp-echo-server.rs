@@ -52,7 +52,7 @@ fn serve(args: Args) -> anyhow::Result<()> {
     // One buffer and one lock on stdout for the whole run: the loop below
     // allocates nothing, and each line it prints is one write.
     let mut buf = vec![0; args.buffer];
-    let mut out = std::io::stdout().lock();
+    let mut out = common::out().lock();
     loop {
         // recvfrom(1024): wait for the next datagram, copy it into the
         // buffer, and learn the address of the socket that sent it. One call
@@ -68,13 +68,7 @@ fn serve(args: Args) -> anyhow::Result<()> {
             writeln!(out, "[{client}] {}", common::show(message))?;
         }
         if datagram.is_truncated() {
-            writeln!(
-                out,
-                "[{client}] cut: the datagram had {} bytes, the buffer holds {}: {} bytes lost",
-                datagram.size,
-                buf.len(),
-                datagram.lost()
-            )?;
+            writeln!(out, "[{client}] cut: {}", datagram.cut_note())?;
         }
         // ANCHOR_END: print
 
