@@ -100,6 +100,7 @@ fn the_quit_word_stops_the_server_and_tells_the_client() -> anyhow::Result<()> {
     // The client's quit word is still `bye`: the server's `Q` is a reply.
     stage.expect("client", &format!("reply from {server}: Q"))?;
     stage.type_line("client", "bye")?;
+    stage.expect("client", "you said bye: leaving")?;
     stage.exit("client", 0)
 }
 
@@ -113,7 +114,72 @@ fn the_end_of_input_stops_the_server_like_the_quit_word() -> anyhow::Result<()> 
     stage.close_stdin("server")?;
     stage.expect("server", "server stopped: bye said to")?;
     stage.exit("server", 0)?;
-    stage.expect("client", "the server said bye: it has stopped")?;
+    stage.expect("client", "the server said bye: leaving")?;
+    stage.exit("client", 0)
+}
+
+#[test]
+fn the_end_of_input_while_no_message_waits_stops_the_server_at_once() -> anyhow::Result<()> {
+    let mut stage = stage();
+    let server = stage.serve("server", "udp-chat-server")?.to_string();
+    stage.close_stdin("server")?;
+    stage.expect(
+        "server",
+        "server stopped while no message waited: nothing sent to anyone",
+    )?;
+    stage.exit("server", 0)?;
+    // A client that writes next is not answered `bye`: nothing listens.
+    client(&mut stage, "client", &server)?;
+    stage.type_line("client", "hello?")?;
+    stage.expect("client", &format!("error: nothing listens on {server}"))?;
+    stage.exit("client", 1)
+}
+
+#[test]
+fn the_quit_word_while_no_message_waits_stops_the_server_at_once() -> anyhow::Result<()> {
+    let mut stage = stage();
+    stage.serve("server", "udp-chat-server --quit q")?;
+    stage.type_line("server", "Q")?;
+    stage.expect("server", "server stopped while no message waited")?;
+    stage.exit("server", 0)
+}
+
+#[test]
+fn empty_and_cut_datagrams_are_shown_as_such() -> anyhow::Result<()> {
+    let mut stage = stage();
+    let server = stage.serve("server", "udp-chat-server")?;
+    stage.udp("peer", &server.to_string())?;
+    stage.send("peer", "")?;
+    let line = stage.expect("server", "message from [")?;
+    anyhow::ensure!(line.ends_with("]: (an empty datagram)"), "{line}");
+    stage.type_line("server", "got nothing")?;
+    stage.recv("peer", "got nothing")?;
+    stage.send_bytes("peer", &[b'x'; 1025])?;
+    stage.expect(
+        "server",
+        "(the message was cut: the datagram had 1025 bytes, the buffer holds 1024: 1 byte lost)",
+    )?;
+    stage.type_line("server", "too long")?;
+    stage.recv("peer", "too long")
+}
+
+#[test]
+fn the_client_says_when_a_reply_was_cut() -> anyhow::Result<()> {
+    let server = UdpSocket::bind("127.0.0.1:0")?;
+    server.set_read_timeout(Some(Duration::from_secs(5)))?;
+    let addr = server.local_addr()?;
+    let mut stage = stage();
+    client(&mut stage, "client", &addr.to_string())?;
+    stage.type_line("client", "tell me everything")?;
+    let mut buf = [0; 1024];
+    let (_, from) = server.recv_from(&mut buf)?;
+    server.send_to(&[b'y'; 1500], from)?;
+    stage.expect(
+        "client",
+        "(the reply was cut: the datagram had 1500 bytes, the buffer holds 1024: 476 bytes lost)",
+    )?;
+    stage.close_stdin("client")?;
+    stage.expect("client", "end of input: leaving")?;
     stage.exit("client", 0)
 }
 

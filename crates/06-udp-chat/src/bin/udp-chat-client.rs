@@ -2,6 +2,7 @@
 //! the reply its operator types. (In the Python course: the UDP chat
 //! clients that go with the QQ-style server.)
 
+use std::io::Write;
 use std::net::{SocketAddr, UdpSocket};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -40,6 +41,7 @@ fn main() -> ExitCode {
 
 // ANCHOR: chat
 fn chat(args: Args) -> anyhow::Result<()> {
+    let mut out = common::out();
     // A UDP socket on a free port, connected to the server: its replies
     // come back here, and a closed port is reported (see lesson 5).
     let socket =
@@ -47,29 +49,42 @@ fn chat(args: Args) -> anyhow::Result<()> {
     socket
         .connect(args.addr)
         .with_context(|| format!("cannot connect to {}", args.addr))?;
-    println!("chatting with {} from {}", args.addr, socket.local_addr()?);
+    writeln!(
+        out,
+        "chatting with {} from {}",
+        args.addr,
+        socket.local_addr()?
+    )?;
 
     // One try: sendto() the line, then recvfrom() until the reply comes.
     let patience = Patience {
         wait: args.timeout,
         tries: 1,
     };
-    let mut typed = common::Typed::new("you> ");
+    let mut typed = common::Typed::new("you> ")?;
     let mut buf = [0; common::BUFFER_SIZE];
-    while let Some(line) = typed.next_line()? {
+    loop {
+        let Some(line) = typed.next_line()? else {
+            writeln!(out, "end of input: leaving")?;
+            break;
+        };
         if args.quit.matches(&line) {
+            writeln!(out, "you said {}: leaving", args.quit)?;
             break;
         }
-        let reply = datagram::ask(&socket, args.addr, line.as_bytes(), &mut buf, patience)?;
+        let reply = datagram::ask(&socket, args.addr, &line, &mut buf, patience)?;
         let text = &buf[..reply.len];
         if text.is_empty() {
             // The operator pressed Enter on an empty line: a datagram of 0 bytes.
-            println!("reply from {}: (an empty datagram)", reply.from);
+            writeln!(out, "reply from {}: (an empty datagram)", reply.from)?;
         } else {
-            println!("reply from {}: {}", reply.from, common::show(text));
+            writeln!(out, "reply from {}: {}", reply.from, common::show(text))?;
+        }
+        if reply.is_truncated() {
+            writeln!(out, "(the reply was cut: {})", reply.cut_note())?;
         }
         if args.quit.matches(text) {
-            println!("the server said {}: it has stopped", args.quit);
+            writeln!(out, "the server said {}: leaving", args.quit)?;
             break;
         }
     }

@@ -3,19 +3,21 @@
 //! operator's answer goes back to that sender. (In the Python course: the
 //! server "like QQ chat", and the multi-person UDP chat servers.)
 
+use std::io::Write;
 use std::net::{SocketAddr, UdpSocket};
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
-use common::{Highlight, QuitWord, datagram};
+use common::{Highlight, QuitWord, Waited, datagram};
 
 /// Lesson 6 (QQ-style UDP chat), the server: shows each message a client
 /// sends, highlighted (bold on blue, on a terminal only) with the client's
 /// address, and sends the reply you type back to that client, and to no
 /// other. Messages from other clients wait in the socket's queue meanwhile.
-/// The quit word or the end of input (Ctrl-D) stops the server, after
-/// sending the quit word to the client it was answering.
+/// The quit word or the end of input (Ctrl-D) stops the server: at once
+/// while it waits for a message, or after sending the quit word to the
+/// client it was answering.
 #[derive(Parser)]
 #[command(name = env!("CARGO_BIN_NAME"), version)]
 struct Args {
@@ -36,6 +38,7 @@ fn main() -> ExitCode {
 // ANCHOR: serve
 fn serve(args: Args) -> anyhow::Result<()> {
     common::stop_on_ctrl_c("server")?;
+    let mut out = common::out();
 
     // socket(AF_INET, SOCK_DGRAM) + bind(): every client sends to this one
     // address, and the kernel queues their datagrams here, in arrival order.
@@ -43,9 +46,19 @@ fn serve(args: Args) -> anyhow::Result<()> {
         UdpSocket::bind(args.addr).with_context(|| format!("cannot bind {}", args.addr))?;
     common::announce(socket.local_addr()?)?;
 
-    let mut typed = common::Typed::new("reply> ");
+    let mut typed = common::Typed::new("reply> ")?;
     let mut buf = [0; common::BUFFER_SIZE];
     loop {
+        // Wait for a datagram and for the keyboard at once (poll): the
+        // quit word or Ctrl-D typed while no message waits stop the server
+        // now, and no client is sent anything.
+        if let Waited::Quit(_) = typed.wait_for(&socket, &args.quit, None)? {
+            writeln!(
+                out,
+                "server stopped while no message waited: nothing sent to anyone"
+            )?;
+            return Ok(());
+        }
         // recvfrom(1024): the next message from any client, and its address.
         let message = datagram::recv_from(&socket, &mut buf).context("cannot receive")?;
         let client = message.from;
@@ -53,22 +66,33 @@ fn serve(args: Args) -> anyhow::Result<()> {
         // The text is the client's, so it is shown escaped: an escape
         // sequence inside it cannot recolour or clear this terminal. Only
         // the highlight around it is ours.
-        let text = common::show(&buf[..message.len]);
-        println!("message from [{client}]: {}", Highlight(text));
+        let text = &buf[..message.len];
+        if text.is_empty() {
+            writeln!(out, "message from [{client}]: (an empty datagram)")?;
+        } else {
+            writeln!(
+                out,
+                "message from [{client}]: {}",
+                Highlight(common::show(text))
+            )?;
+        }
         // ANCHOR_END: show
         if message.is_truncated() {
-            println!("(cut to {} bytes: {} lost)", message.len, message.lost());
+            writeln!(out, "(the message was cut: {})", message.cut_note())?;
         }
 
         // input(): the operator's reply. End of input counts as the quit word.
-        let reply = typed.next_line()?.unwrap_or_else(|| args.quit.to_string());
+        let reply = match typed.next_line()? {
+            Some(reply) => reply,
+            None => args.quit.as_str().as_bytes().to_vec(),
+        };
         // sendto(): the reply goes to the address this message came from,
         // and to no other client.
-        if let Err(err) = socket.send_to(reply.as_bytes(), client) {
-            println!("cannot send to {client}: {err}");
+        if let Err(err) = socket.send_to(&reply, client) {
+            writeln!(out, "cannot send to {client}: {err}")?;
         }
         if args.quit.matches(&reply) {
-            println!("server stopped: {} said to {client}", args.quit);
+            writeln!(out, "server stopped: {} said to {client}", args.quit)?;
             return Ok(());
         }
     }
