@@ -3,10 +3,11 @@
 //! clients asking at once.
 
 use std::net::{SocketAddr, UdpSocket};
+use std::path::Path;
 use std::time::Duration;
 
 use assert_cmd::Command;
-use chrono::{Datelike, Local, NaiveDateTime};
+use chrono::{Datelike, Local, NaiveDateTime, Timelike, Utc};
 use course::{Stage, bins};
 use predicates::str::contains;
 
@@ -36,12 +37,36 @@ fn percent_y_gives_the_current_year() -> anyhow::Result<()> {
     Ok(())
 }
 
-#[test]
-fn utc_answers_in_utc() -> anyhow::Result<()> {
-    let mut stage = stage();
-    let server = stage.serve("server", "time-server --utc")?;
+/// The hour (0-23) a server answers to `%H`, checked against `now()`'s hour
+/// before and after asking, in case the hour turns meanwhile.
+fn hour_from(server: SocketAddr, now: impl Fn() -> u32) -> anyhow::Result<u32> {
     let peer = python_style_socket()?;
-    assert_eq!(ask(&peer, server, b"%:z")?, "+00:00");
+    let before = now();
+    let hour: u32 = ask(&peer, server, b"%H")?.parse()?;
+    let after = now();
+    anyhow::ensure!(
+        hour == before || hour == after,
+        "the server said {hour}, expected {before} (or {after})"
+    );
+    Ok(hour)
+}
+
+#[test]
+fn utc_answers_in_utc_whatever_the_time_zone() -> anyhow::Result<()> {
+    // CI machines run in UTC, where a server ignoring --utc would still
+    // pass: so the server runs in Shanghai's time zone (UTC+8, no summer
+    // time), and --utc must take it back to UTC.
+    let mut stage = stage();
+    let utc = stage.serve("utc", "TZ=Asia/Shanghai time-server --utc")?;
+    let peer = python_style_socket()?;
+    assert_eq!(ask(&peer, utc, b"%:z")?, "+00:00");
+    let utc_hour = hour_from(utc, || Utc::now().hour())?;
+
+    // The contrast: the same time zone without --utc is 8 hours ahead.
+    let local = stage.serve("local", "TZ=Asia/Shanghai time-server")?;
+    assert_eq!(ask(&peer, local, b"%:z")?, "+08:00");
+    let shanghai_hour = hour_from(local, || (Utc::now().hour() + 8) % 24)?;
+    assert_eq!((utc_hour + 8) % 24, shanghai_hour);
     Ok(())
 }
 
@@ -172,9 +197,90 @@ fn the_client_prints_answers_and_errors() -> anyhow::Result<()> {
     stage.expect("client", &format!("reply from {server}: 20"))?;
     stage.type_line("client", "%Q")?;
     stage.expect("client", "error: `%Q`")?;
+    // The month, exactly: an `error:` answer would start the same way.
+    let before = Local::now().month();
     stage.type_line("client", "%m")?;
-    stage.expect("client", &format!("reply from {server}: "))?;
+    let line = stage.expect("client", &format!("reply from {server}: "))?;
+    let after = Local::now().month();
+    let month = |m: u32| format!("reply from {server}: {m:02}");
+    anyhow::ensure!(
+        line == month(before) || line == month(after),
+        "%m got `{line}`, expected `{}`",
+        month(before)
+    );
     stage.close_stdin("client")?;
+    stage.expect("client", "end of input: leaving")?;
+    stage.exit("client", 0)
+}
+
+#[test]
+fn the_client_says_when_a_reply_was_cut() -> anyhow::Result<()> {
+    let server = python_style_socket()?;
+    let addr = server.local_addr()?;
+    let mut stage = stage();
+    stage.start("client", &format!("time-client --addr {addr}"))?;
+    stage.type_line("client", "%c")?;
+    let mut buf = [0; 1024];
+    let (_, client) = server.recv_from(&mut buf)?;
+    server.send_to(&[b'9'; 1030], client)?;
+    stage.expect(
+        "client",
+        "(the reply was cut: the datagram had 1030 bytes, the buffer holds 1024: 6 bytes lost)",
+    )?;
+    stage.type_line("client", "bye")?;
+    stage.expect("client", "you said bye: leaving")?;
+    stage.exit("client", 0)
+}
+
+#[test]
+fn a_non_utf8_format_typed_leaves_byte_for_byte() -> anyhow::Result<()> {
+    // `caf\xe9` typed in Latin-1: the client sends the bytes as typed, and
+    // the server answers that they are not UTF-8.
+    let mut stage = stage();
+    let server = stage.serve("server", "time-server")?;
+    stage.start("client", &format!("time-client --addr {server}"))?;
+    stage.type_line("client", r"caf\xe9 %Y")?;
+    stage.expect(
+        "client",
+        &format!("reply from {server}: error: the format is not UTF-8 text"),
+    )?;
+    stage.close_stdin("client")?;
+    stage.exit("client", 0)
+}
+
+#[test]
+fn piped_stdin_shows_no_prompt() -> anyhow::Result<()> {
+    let mut stage = stage();
+    let server = stage.serve("server", "time-server")?;
+    stage.start("client", &format!("time-client --addr {server}"))?;
+    stage.type_line("client", "%Y")?;
+    stage.expect("client", "reply from ")?;
+    stage.close_stdin("client")?;
+    stage.exit("client", 0)?;
+    stage.absent("client", "format (e.g.")
+}
+
+#[test]
+fn a_terminal_shows_the_prompt() -> anyhow::Result<()> {
+    // `script` gives the client a pseudo-terminal, as in a learner's window.
+    let script = Path::new("/usr/bin/script");
+    anyhow::ensure!(
+        script.exists(),
+        "{} (util-linux) is needed to give the client a terminal",
+        script.display()
+    );
+    let mut stage = Stage::new(bins!["time-server", "time-client"].with("script", script));
+    let server = stage.serve("server", "time-server")?;
+    let command = format!("'{}' --addr {server}", env!("CARGO_BIN_EXE_time-client"));
+    let words = ["script", "-qfec", &command, "/dev/null"].map(str::to_owned);
+    stage.start("client", &words)?;
+    stage.expect("client", "asking ")?;
+    // The prompt has no newline: the line it starts ends with whatever
+    // comes next (the terminal's echo of the typing, or the reply).
+    stage.type_line("client", "%Y")?;
+    stage.expect("client", "format (e.g. %Y %m %d)> ")?;
+    stage.expect("client", &format!("reply from {server}: 20"))?;
+    stage.type_line("client", "bye")?;
     stage.exit("client", 0)
 }
 
@@ -193,6 +299,7 @@ fn the_rust_client_talks_to_a_python_style_server() -> anyhow::Result<()> {
     server.send_to(b"2025 06 01", client)?;
     stage.expect("client", &format!("reply from {addr}: 2025 06 01"))?;
     stage.type_line("client", "bye")?;
+    stage.expect("client", "you said bye: leaving")?;
     stage.exit("client", 0)
 }
 

@@ -3,6 +3,7 @@
 //! (In the Python course: the client that asks "enter a time format
 //! (e.g. %Y %m %d)".)
 
+use std::io::Write;
 use std::net::{SocketAddr, UdpSocket};
 use std::process::ExitCode;
 
@@ -37,6 +38,7 @@ fn main() -> ExitCode {
 
 // ANCHOR: ask
 fn ask_the_time(args: Args) -> anyhow::Result<()> {
+    let mut out = common::out();
     // socket(AF_INET, SOCK_DGRAM) on a free port, connected to the server
     // so that a closed port is reported (lesson 5 explains why).
     let socket =
@@ -44,32 +46,36 @@ fn ask_the_time(args: Args) -> anyhow::Result<()> {
     socket
         .connect(args.addr)
         .with_context(|| format!("cannot connect to {}", args.addr))?;
-    println!(
+    writeln!(
+        out,
         "asking {} for the time from {}",
         args.addr,
         socket.local_addr()?
-    );
+    )?;
 
-    let mut typed = common::Typed::new("format (e.g. %Y %m %d)> ");
+    let mut typed = common::Typed::new("format (e.g. %Y %m %d)> ")?;
     let mut buf = [0; common::BUFFER_SIZE];
-    while let Some(format) = typed.next_line()? {
+    loop {
+        let Some(format) = typed.next_line()? else {
+            writeln!(out, "end of input: leaving")?;
+            break;
+        };
         if args.quit.matches(&format) {
+            writeln!(out, "you said {}: leaving", args.quit)?;
             break;
         }
-        // The format goes as it was typed, without a newline: the server
-        // renders every byte of it.
-        let answer = datagram::ask(
-            &socket,
-            args.addr,
-            format.as_bytes(),
-            &mut buf,
-            args.patience,
-        )?;
-        println!(
+        // The format goes as it was typed, byte for byte, without a
+        // newline: the server renders every byte of it.
+        let answer = datagram::ask(&socket, args.addr, &format, &mut buf, args.patience)?;
+        writeln!(
+            out,
             "reply from {}: {}",
             answer.from,
             common::show(&buf[..answer.len])
-        );
+        )?;
+        if answer.is_truncated() {
+            writeln!(out, "(the reply was cut: {})", answer.cut_note())?;
+        }
     }
     Ok(())
 }
