@@ -1,7 +1,7 @@
 //! Lesson 8, the probe: open connection after connection to a server that
 //! does not accept, and report which ones complete the handshake.
 
-use std::io::ErrorKind;
+use std::io::{ErrorKind, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -38,6 +38,7 @@ fn main() -> ExitCode {
 
 // ANCHOR: probe
 fn probe(args: Args) -> anyhow::Result<()> {
+    let mut out = common::out();
     let timeout = Duration::from_millis(args.timeout_ms);
     // Every connection that completes stays open until the probe ends. It
     // would hold its place in the server's queue even closed (until accept()
@@ -50,33 +51,39 @@ fn probe(args: Args) -> anyhow::Result<()> {
         match TcpStream::connect_timeout(&args.addr, timeout) {
             Ok(stream) => {
                 let took = started.elapsed().as_secs_f64() * 1000.0;
-                println!("connection {number}: handshake completed in {took:.2} ms");
+                writeln!(
+                    out,
+                    "connection {number}: handshake completed in {took:.2} ms"
+                )?;
                 open.push(stream);
             }
             Err(err) if err.kind() == ErrorKind::TimedOut => {
-                println!(
+                writeln!(
+                    out,
                     "connection {number}: timed out after {} ms (no SYN-ACK: the queue is full)",
                     args.timeout_ms
-                );
+                )?;
                 timed_out += 1;
             }
             Err(err) if err.kind() == ErrorKind::ConnectionRefused => {
-                println!("connection {number}: refused (nothing listens there)");
+                writeln!(out, "connection {number}: refused (nothing listens there)")?;
                 refused += 1;
             }
             Err(err) => return Err(err).with_context(|| format!("connection {number} failed")),
         }
     }
-    println!(
+    writeln!(
+        out,
         "summary: {} of {} completed the handshake, {timed_out} timed out, {refused} refused",
         open.len(),
         args.count
-    );
+    )?;
     if refused == args.count {
-        println!(
+        writeln!(
+            out,
             "(nothing listens on {}: start the server with `make server L=8`)",
             args.addr
-        );
+        )?;
     }
     Ok(())
 }

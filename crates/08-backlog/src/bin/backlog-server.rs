@@ -2,7 +2,7 @@
 //! its own, so the kernel's queue of connections fills up.
 //! (In the Python course: `server.listen(5)`, the "half-connection pool".)
 
-use std::io::ErrorKind;
+use std::io::{ErrorKind, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::process::ExitCode;
 
@@ -35,6 +35,7 @@ fn main() -> ExitCode {
 // ANCHOR: listen
 fn serve(args: Args) -> anyhow::Result<()> {
     common::stop_on_ctrl_c("server")?;
+    let mut out = common::out();
     // socket() + bind() + listen(backlog), one call each: the standard
     // library's TcpListener::bind always asks for a backlog of 128.
     let socket = Socket::new(
@@ -53,27 +54,28 @@ fn serve(args: Args) -> anyhow::Result<()> {
     socket.listen(args.backlog).context("cannot listen")?;
     let listener: TcpListener = socket.into();
     common::announce(listener.local_addr()?)?;
-    println!(
+    writeln!(
+        out,
         "backlog {}: accepting nothing; press Enter to accept one connection",
         args.backlog
-    );
+    )?;
     // ANCHOR_END: listen
 
     // ANCHOR: accept
     // accept() must not block here: with the queue empty it would wait for
     // a client instead of for the next Enter.
     listener.set_nonblocking(true)?;
-    let mut typed = Typed::new("press Enter to accept> ");
+    let mut typed = Typed::new("press Enter to accept> ")?;
     while typed.next_line()?.is_some() {
         match listener.accept() {
-            Ok((_conn, client)) => println!("accepted {client} from the queue"),
+            Ok((_conn, client)) => writeln!(out, "accepted {client} from the queue")?,
             Err(err) if err.kind() == ErrorKind::WouldBlock => {
-                println!("the queue is empty: no connection to accept")
+                writeln!(out, "the queue is empty: no connection to accept")?
             }
             Err(err) => return Err(err).context("accept failed"),
         }
     }
-    println!("end of input: the server stops");
+    writeln!(out, "end of input: the server stops")?;
     Ok(())
     // ANCHOR_END: accept
 }
