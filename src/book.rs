@@ -138,5 +138,88 @@ mod tests {
             images("![the layers](../images/layers.svg \"t\")"),
             ["../images/layers.svg"]
         );
+        assert_eq!(
+            images("text first, then ![a](a.svg) and ![b](b.svg)"),
+            ["a.svg", "b.svg"]
+        );
+        assert_eq!(
+            includes("a {{#include a.rs}} b {{#include b.rs:2}}"),
+            [(1, "a.rs".to_owned()), (1, "b.rs:2".to_owned())]
+        );
+    }
+
+    /// Writes `files` (path, text) under a fresh folder named for the test
+    /// (tests run at the same time) and returns it.
+    fn book(test: &str, files: &[(&str, &str)]) -> anyhow::Result<std::path::PathBuf> {
+        let docs = std::env::temp_dir().join(format!("course-{test}-{}", std::process::id()));
+        for (path, text) in files {
+            let path = docs.join(path);
+            std::fs::create_dir_all(path.parent().context("no folder")?)?;
+            std::fs::write(path, text)?;
+        }
+        Ok(docs)
+    }
+
+    #[test]
+    fn every_broken_link_include_and_picture_is_reported() -> anyhow::Result<()> {
+        let code = "// ANCHOR: serve\nfn serve() {}\n// ANCHOR_END: serve\n\
+                    // ANCHOR: half\n// ANCHOR: serve_all\n// ANCHOR_END: serve_all\n";
+        let page = "# Page\n\
+                    {{#include code.rs}}\n\
+                    {{#include code.rs:serve}}\n\
+                    {{#include code.rs:2}}\n\
+                    {{#include code.rs:missing_anchor}}\n\
+                    {{#include code.rs:half}}\n\
+                    {{#include nothing.rs}}\n\
+                    ![here](picture.svg) ![gone](lost.svg \"t\") ![web](https://x.org/y.svg)\n";
+        let docs = book(
+            "broken-book",
+            &[
+                (
+                    "src/SUMMARY.md",
+                    "- [Page](page.md)\n- [Gone](gone.md)\n- [Web](https://x.org/a.md)\n",
+                ),
+                ("src/page.md", page),
+                ("src/code.rs", code),
+                ("src/picture.svg", "<svg/>"),
+            ],
+        )?;
+        let found = problems(&docs);
+        std::fs::remove_dir_all(&docs)?;
+        let page = docs.join("src/page.md").display().to_string();
+        assert_eq!(
+            found?,
+            [
+                "SUMMARY.md lists gone.md, which does not exist".to_owned(),
+                format!(
+                    "{page}:5: code.rs has no anchor `missing_anchor` \
+                     (ANCHOR: missing_anchor ... ANCHOR_END: missing_anchor)"
+                ),
+                format!(
+                    "{page}:6: code.rs has no anchor `half` (ANCHOR: half ... ANCHOR_END: half)"
+                ),
+                format!("{page}:7: includes nothing.rs, which does not exist"),
+                format!("{page}: shows lost.svg, which does not exist"),
+            ]
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn a_whole_book_has_no_problems_and_a_missing_summary_is_an_error() -> anyhow::Result<()> {
+        let docs = book(
+            "whole-book",
+            &[
+                ("src/SUMMARY.md", "- [Page](page.md)\n"),
+                ("src/page.md", "{{#include page.md}}\n"),
+            ],
+        )?;
+        let whole = problems(&docs);
+        std::fs::remove_file(docs.join("src/SUMMARY.md"))?;
+        let without_summary = problems(&docs);
+        std::fs::remove_dir_all(&docs)?;
+        assert_eq!(whole?, Vec::<String>::new());
+        assert!(without_summary.is_err());
+        Ok(())
     }
 }

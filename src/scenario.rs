@@ -306,6 +306,35 @@ mod tests {
     }
 
     #[test]
+    fn the_title_is_the_first_narration_without_its_label() -> anyhow::Result<()> {
+        let exercise = parse("server: serve x\n# Exercise: say it twice\n# More.\n")?;
+        assert_eq!(exercise.title(), "say it twice");
+        assert_eq!(parse("# The demo\n")?.title(), "The demo");
+        assert_eq!(parse("server: serve x\n")?.title(), "");
+        Ok(())
+    }
+
+    #[test]
+    fn a_step_that_fails_ends_the_play_naming_its_line() -> anyhow::Result<()> {
+        let scenario =
+            parse("# Only narration so far.\ndeadline 0.2\nserver: expect hello\n# never\n")?;
+        let mut stage = Stage::new(crate::Bins::new());
+        let Err(err) = scenario.play(&mut stage) else {
+            bail!("a step with no actor passed");
+        };
+        let text = format!("{err:#}");
+        assert!(
+            text.starts_with("test.scenario:3: step `server: expect hello` failed: "),
+            "{text}"
+        );
+        assert!(text.contains("no actor called server"), "{text}");
+        assert!(text.contains("── Only narration so far."), "{text}");
+        assert!(!text.contains("never"), "{text}");
+        assert_eq!(stage.deadline(), Duration::from_millis(200));
+        Ok(())
+    }
+
+    #[test]
     fn mistakes_name_their_line() {
         for bad in [
             "server serve x",
@@ -314,6 +343,7 @@ mod tests {
             "server: expect",
             "server: serve",
             "a b: eof",
+            ": eof",
             "client: eof now",
         ] {
             let err = parse(&format!("# ok\n{bad}\n")).expect_err(bad);

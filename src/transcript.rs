@@ -158,6 +158,68 @@ mod tests {
         );
     }
 
+    const LESSON: Lesson = Lesson {
+        number: 9,
+        title: "Echo",
+        summary: "échos come back",
+        dir: "crates/09-echo",
+        package: "echo",
+        server: crate::catalogue::Bin {
+            package: "echo",
+            name: "echo-server",
+        },
+        client: crate::catalogue::Bin {
+            package: "echo",
+            name: "echo-client",
+        },
+        port: 9999,
+        transport: "udp",
+        page: "docs/src/lessons/09-echo.md",
+    };
+
+    #[test]
+    fn a_transcript_opens_and_closes_with_the_lesson_and_lives_by_its_page() {
+        assert_eq!(header(&LESSON), "Lesson 9: Echo. Échos come back.");
+        assert!(footer(&LESSON).contains("`make server L=9`"));
+        assert!(footer(&LESSON).contains("`make client L=9`"));
+        assert_eq!(path(&LESSON), "docs/src/transcripts/09-echo.txt");
+        assert_eq!(capitalise(""), "");
+    }
+
+    #[test]
+    fn a_kept_transcript_is_read_or_its_absence_explained() -> anyhow::Result<()> {
+        let root = std::env::temp_dir().join(format!("course-transcript-{}", std::process::id()));
+        let missing = kept(&root, &LESSON);
+        assert!(
+            missing.is_err_and(|err| format!("{err:#}").contains("make transcripts")),
+            "a missing transcript was read"
+        );
+        let file = root.join(path(&LESSON));
+        std::fs::create_dir_all(file.parent().context("no folder")?)?;
+        std::fs::write(&file, "── the story\n")?;
+        let read = kept(&root, &LESSON);
+        std::fs::remove_dir_all(&root)?;
+        assert_eq!(read?, "── the story\n");
+        Ok(())
+    }
+
+    #[test]
+    fn an_address_without_a_port_is_left_alone() {
+        assert_eq!(
+            normalise("127.0.0.1:x and 127.0.0.1:41234", 8898),
+            "127.0.0.1:x and 127.0.0.1:8898"
+        );
+    }
+
+    #[test]
+    fn lines_are_grouped_by_a_leading_label_only() {
+        let groups = by_actor("[server] a\nsee [x] here\n\n[client] b\n");
+        assert_eq!(groups["[server]"], ["[server] a"]);
+        assert_eq!(groups["[client]"], ["[client] b"]);
+        assert_eq!(groups["narration"], ["see [x] here"]);
+        assert_eq!(groups.len(), 3);
+    }
+
     #[test]
     fn actors_may_interleave_but_not_reorder_their_own_lines() {
         let page = "── one\n[server] a\n[client] x\n[server] b\n";

@@ -120,4 +120,34 @@ mod tests {
         assert!("  ".parse::<QuitWord>().is_err());
         Ok(())
     }
+
+    #[test]
+    fn a_quit_word_beyond_ascii_ignores_case_too() -> Result<(), String> {
+        let word: QuitWord = "Ende-Ü".parse()?;
+        for said in ["ende-ü", "ENDE-Ü\n", "Ende-ü\r\n"] {
+            assert!(word.matches(said), "{said:?} should quit");
+        }
+        assert!(!word.matches("ende-u"));
+        Ok(())
+    }
+
+    #[test]
+    fn the_quit_word_is_kept_as_given_without_spaces() -> Result<(), String> {
+        let word: QuitWord = "  Quit ".parse()?;
+        assert_eq!(word.as_str(), "Quit");
+        assert_eq!(word.to_string(), "Quit");
+        assert_eq!(QuitWord::default().to_string(), "bye");
+        Ok(())
+    }
+
+    #[test]
+    fn a_clients_default_address_is_its_own_unless_make_names_another() {
+        let own = "127.0.0.1:8898";
+        let given = std::env::var(DEFAULT_ADDR_VARIABLE).ok();
+        let default = default_addr(own);
+        match given.filter(|addr| parse_addr(addr).is_ok()) {
+            Some(addr) => assert_eq!(default, addr),
+            None => assert_eq!(default, own),
+        }
+    }
 }

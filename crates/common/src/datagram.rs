@@ -460,4 +460,110 @@ mod tests {
             assert!(parse_seconds(bad).is_err(), "{bad}");
         }
     }
+
+    #[test]
+    fn one_try_gives_up_within_its_wait() -> anyhow::Result<()> {
+        let (client, silent) = pair()?;
+        let patience = Patience {
+            wait: Duration::from_millis(50),
+            tries: 1,
+        };
+        let server = silent.local_addr()?;
+        let asked = ask(&client, server, b"anyone?", &mut [0; 16], patience);
+        let Err(err) = asked else {
+            anyhow::bail!("a silent socket answered: {asked:?}");
+        };
+        let text = format!("{err:#}");
+        assert!(
+            text.starts_with(&format!("no answer from {server} within 0.05 s: ")),
+            "{text}"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn late_answers_are_dropped_64_at_a_time() -> anyhow::Result<()> {
+        let (client, server) = pair()?;
+        assert_eq!(drop_late_answers(&client), 0);
+        for _ in 0..3 {
+            server.send_to(b"late", client.local_addr()?)?;
+        }
+        // On loopback a datagram is queued at the receiver before send_to
+        // returns.
+        assert_eq!(drop_late_answers(&client), 3);
+        assert_eq!(drop_late_answers(&client), 0);
+        for _ in 0..70 {
+            server.send_to(b"flood", client.local_addr()?)?;
+        }
+        assert_eq!(drop_late_answers(&client), 64);
+        assert_eq!(drop_late_answers(&client), 6);
+        Ok(())
+    }
+
+    /// Set in the environment of this test binary when a test runs it again
+    /// to read what `ask` prints: stdout is the process's own, which the
+    /// test harness does not capture.
+    const PRINTING_CHILD: &str = "COMMON_DATAGRAM_TEST_CHILD";
+
+    #[test]
+    fn ask_says_on_stdout_what_it_drops_and_when_it_sends_again() -> anyhow::Result<()> {
+        let child = "datagram::tests::asking_twice_with_a_late_answer_queued";
+        let ran = std::process::Command::new(std::env::current_exe()?)
+            .args([child, "--exact", "--test-threads=1"])
+            .env(PRINTING_CHILD, "1")
+            .output()?;
+        let stdout = String::from_utf8_lossy(&ran.stdout);
+        assert!(ran.status.success(), "{stdout}");
+        assert!(
+            stdout.contains("1 passed"),
+            "the child test did not run: {stdout}"
+        );
+        // The harness prints `test NAME ... ` before the test's first line.
+        let said: Vec<&str> = stdout
+            .lines()
+            .filter_map(|line| {
+                let at = line.find("(dropped").or_else(|| line.find("no answer"))?;
+                Some(&line[at..])
+            })
+            .collect();
+        assert_eq!(
+            said,
+            [
+                "(dropped 1 late answer(s) to an earlier message)",
+                "no answer within 0.05 s: sending again (try 2 of 2)",
+            ],
+            "{stdout}"
+        );
+        Ok(())
+    }
+
+    /// Run by the test above, in a process of its own; passes at once
+    /// otherwise. Asks a silent socket twice: first with a late answer
+    /// queued and two tries, then with nothing queued and one try.
+    #[test]
+    fn asking_twice_with_a_late_answer_queued() -> anyhow::Result<()> {
+        if std::env::var_os(PRINTING_CHILD).is_none() {
+            return Ok(());
+        }
+        let (client, silent) = pair()?;
+        silent.send_to(b"late", client.local_addr()?)?;
+        let wait = Duration::from_millis(50);
+        let server = silent.local_addr()?;
+        let first = ask(
+            &client,
+            server,
+            b"one",
+            &mut [0; 16],
+            Patience { wait, tries: 2 },
+        );
+        let second = ask(
+            &client,
+            server,
+            b"two",
+            &mut [0; 16],
+            Patience { wait, tries: 1 },
+        );
+        assert!(first.is_err() && second.is_err(), "{first:?} {second:?}");
+        Ok(())
+    }
 }

@@ -126,4 +126,62 @@ mod tests {
         let socket = anyhow::Error::new(io::Error::from(io::ErrorKind::BrokenPipe));
         assert!(!is_closed_stdout(&socket));
     }
+
+    /// Set in the environment of this test binary when a test runs it again
+    /// to read its stdout and stderr, which the test harness does not
+    /// capture when written this way.
+    const PRINTING_CHILD: &str = "COMMON_OUTPUT_TEST_CHILD";
+
+    #[test]
+    fn out_and_its_lock_print_at_once_and_stderr_gets_its_line() -> io::Result<()> {
+        let ran = std::process::Command::new(std::env::current_exe()?)
+            .args([
+                "output::tests::printing_every_way",
+                "--exact",
+                "--test-threads=1",
+            ])
+            .env(PRINTING_CHILD, "1")
+            .output()?;
+        let stdout = String::from_utf8_lossy(&ran.stdout);
+        assert!(ran.status.success(), "{stdout}");
+        assert!(
+            stdout.contains("1 passed"),
+            "the child test did not run: {stdout}"
+        );
+        // A flushed line comes out before anything written after it.
+        assert!(
+            stdout.contains("one\ntwo\nthree|after\nfour\nfive|after\n"),
+            "{stdout}"
+        );
+        let stderr = String::from_utf8_lossy(&ran.stderr);
+        assert!(stderr.contains("a line on stderr\n"), "{stderr}");
+        Ok(())
+    }
+
+    /// Run by the test above, in a process of its own; passes at once
+    /// otherwise.
+    #[test]
+    fn printing_every_way() -> io::Result<()> {
+        if std::env::var_os(PRINTING_CHILD).is_none() {
+            return Ok(());
+        }
+        // Stdout again, without the standard library's buffer.
+        let mut raw = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/stdout")?;
+        let mut out = out();
+        out.write_all(b"\n")?;
+        assert_eq!(out.write(b"one\n")?, 4);
+        out.write_all(b"two\nthree")?;
+        out.flush()?;
+        raw.write_all(b"|after\n")?;
+        let mut lock = out.lock();
+        assert_eq!(lock.write(b"four\n")?, 5);
+        lock.write_all(b"five")?;
+        lock.flush()?;
+        raw.write_all(b"|after\n")?;
+        drop(lock);
+        say_on_stderr(format_args!("a line on {}", "stderr"));
+        Ok(())
+    }
 }

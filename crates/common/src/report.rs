@@ -178,6 +178,32 @@ mod tests {
     }
 
     #[test]
+    fn every_hinted_kind_says_what_to_do() {
+        for (kind, advice) in [
+            (io::ErrorKind::WouldBlock, "nothing arrived in time"),
+            (io::ErrorKind::TimedOut, "nothing arrived in time"),
+            (io::ErrorKind::AddrNotAvailable, "use 127.0.0.1"),
+            (io::ErrorKind::PermissionDenied, "ports below 1024"),
+            (io::ErrorKind::ConnectionReset, "a reset"),
+        ] {
+            let said = hint(1, &failed(kind)).unwrap_or_default();
+            assert!(said.contains(advice), "{kind:?}: {said}");
+        }
+        // Lesson 2's own hint for an address in use is for lesson 2 only.
+        let in_use = hint(3, &failed(io::ErrorKind::AddrInUse)).unwrap_or_default();
+        assert!(!in_use.contains("TIME_WAIT"), "{in_use}");
+    }
+
+    #[test]
+    fn timeouts_are_told_from_other_errors() {
+        assert!(is_timeout(&io::Error::from(io::ErrorKind::WouldBlock)));
+        assert!(is_timeout(&io::Error::from(io::ErrorKind::TimedOut)));
+        assert!(!is_timeout(&io::Error::from(
+            io::ErrorKind::ConnectionRefused
+        )));
+    }
+
+    #[test]
     fn other_errors_get_none() {
         assert_eq!(hint(1, &failed(io::ErrorKind::Other)), None);
         assert_eq!(hint(1, &anyhow::anyhow!("no io error here")), None);

@@ -107,6 +107,13 @@ mod tests {
     }
 
     #[test]
+    fn ascii_controls_show_as_bytes_and_others_as_code_points() {
+        // DEL is the last ASCII control, U+0080 the first beyond ASCII.
+        assert_eq!(show(b"\x7f").to_string(), "\\x7f");
+        assert_eq!(show("\u{80}".as_bytes()).to_string(), "\\u{80}");
+    }
+
+    #[test]
     fn bidirectional_controls_are_escaped() {
         for (c, shown) in [
             ('\u{061c}', "\\u{61c}"),
