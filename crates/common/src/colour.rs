@@ -28,3 +28,21 @@ impl<T: fmt::Display> fmt::Display for Highlight<T> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colour_only_where_a_person_sees_it() {
+        let asked_for_none = std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty());
+        let terminal = std::io::stdout().is_terminal();
+        assert_eq!(colour_enabled(), terminal && !asked_for_none);
+        let shown = Highlight("hi").to_string();
+        if colour_enabled() {
+            assert_eq!(shown, "\x1b[1;44mhi\x1b[0m");
+        } else {
+            assert_eq!(shown, "hi");
+        }
+    }
+}

@@ -482,6 +482,61 @@ mod tests {
     }
 
     #[test]
+    fn a_closed_port_ends_the_question_at_once() -> anyhow::Result<()> {
+        let (client, closed) = pair()?;
+        let addr = closed.local_addr()?;
+        // Deaf, as in the test above: the kernel answers "port unreachable".
+        closed.connect(addr)?;
+        client.connect(addr)?;
+        let patience = Patience {
+            wait: Duration::from_secs(5),
+            tries: 3,
+        };
+        let asked = ask(&client, addr, b"anyone?", &mut [0; 16], patience);
+        let Err(err) = asked else {
+            anyhow::bail!("a closed port answered: {asked:?}");
+        };
+        let text = format!("{err:#}");
+        assert!(
+            text.starts_with(&format!("nothing listens on {addr}: ")),
+            "{text}"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn a_failed_receive_ends_the_question_at_once() -> anyhow::Result<()> {
+        let (client, server) = pair()?;
+        client.connect(server.local_addr()?)?;
+        // Shut for reading, the socket takes no more datagrams: a receive
+        // returns at once with nothing, not even a sender.
+        nix::sys::socket::shutdown(client.as_raw_fd(), nix::sys::socket::Shutdown::Read)?;
+        let patience = Patience {
+            wait: Duration::from_secs(5),
+            tries: 3,
+        };
+        let asked = ask(
+            &client,
+            server.local_addr()?,
+            b"anyone?",
+            &mut [0; 16],
+            patience,
+        );
+        let Err(err) = asked else {
+            anyhow::bail!("a shut socket received: {asked:?}");
+        };
+        let text = format!("{err:#}");
+        assert!(text.starts_with("cannot receive the answer: "), "{text}");
+        // Asked once: no retry.
+        let mut buf = [0; 16];
+        assert_eq!(recv_from(&server, &mut buf)?.len, 7);
+        server.set_nonblocking(true)?;
+        let again = recv_from(&server, &mut buf);
+        assert!(again.as_ref().is_err_and(crate::is_timeout), "{again:?}");
+        Ok(())
+    }
+
+    #[test]
     fn late_answers_are_dropped_64_at_a_time() -> anyhow::Result<()> {
         let (client, server) = pair()?;
         assert_eq!(drop_late_answers(&client), 0);
