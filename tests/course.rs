@@ -298,23 +298,24 @@ fn lesson_pages_include_real_code() -> anyhow::Result<()> {
 /// How the demo player is stopped, in the tests below.
 #[derive(Debug, Clone, Copy)]
 enum Ending {
-    /// Its reader goes away: `make run-lesson L=4 | head -2`.
+    /// Its reader goes away: `make run-lesson L=3 | head -2`.
     ClosedStdout,
     /// Ctrl-C's signal, or a `kill`.
     Signal(nix::sys::signal::Signal),
 }
 
-/// Starts lesson 4's demo, waits for its server's ready line, stops the
-/// player as `ending` says, and checks that the server went with it: a
-/// connection made to the server before is closed by its kernel (the
-/// process is gone), within a deadline.
+/// Starts lesson 3's demo, waits until its server is busy with its one
+/// client, stops the player as `ending` says, and checks that the server
+/// went with it: a witness connection, queued at the server and never to be
+/// accepted (lesson 3's server serves one client), is reset by the server's
+/// kernel when the process is gone, within a deadline.
 fn the_demo_leaves_no_server_behind(ending: Ending) -> anyhow::Result<()> {
     use std::io::{BufRead, BufReader, Read};
     use std::process::{Command, Stdio};
     use std::time::Duration;
 
     let mut player = Command::new(env!("CARGO_BIN_EXE_course"))
-        .args(["demo", "4"])
+        .args(["demo", "3"])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -326,7 +327,7 @@ fn the_demo_leaves_no_server_behind(ending: Ending) -> anyhow::Result<()> {
         let mut reader = BufReader::new(stdout);
         let mut line = String::new();
         while reader.read_line(&mut line).is_ok_and(|n| n > 0) {
-            let done = line.contains("[server] listening on ");
+            let done = line.contains("[server] chatting with ");
             if lines.send(line.clone()).is_err() || done {
                 break;
             }
@@ -335,14 +336,19 @@ fn the_demo_leaves_no_server_behind(ending: Ending) -> anyhow::Result<()> {
         // Dropping the reader closes the pipe: the player's next line fails.
         drop(reader);
     });
-    let port = loop {
+    let mut port = None;
+    loop {
         let line = seen
             .recv_timeout(Duration::from_secs(10))
-            .context("the demo printed no ready line")?;
+            .context("the demo's server printed no `chatting with` line")?;
         if let Some((_, addr)) = line.trim().split_once("listening on ") {
-            break addr.parse::<std::net::SocketAddr>()?;
+            port = Some(addr.parse::<std::net::SocketAddr>()?);
         }
-    };
+        if line.contains("[server] chatting with ") {
+            break;
+        }
+    }
+    let port = port.context("no ready line came before `chatting with`")?;
     let mut witness = std::net::TcpStream::connect_timeout(&port, Duration::from_secs(5))?;
     match ending {
         Ending::ClosedStdout => {
@@ -364,7 +370,7 @@ fn the_demo_leaves_no_server_behind(ending: Ending) -> anyhow::Result<()> {
             Ok(0) => break,
             Ok(_) => continue,
             Err(err) if common::is_timeout(&err) => {
-                anyhow::bail!("lesson 4's server still runs 10 s after the demo ended ({ending:?})")
+                anyhow::bail!("lesson 3's server still runs 10 s after the demo ended ({ending:?})")
             }
             Err(_) => break,
         }
