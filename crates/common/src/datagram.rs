@@ -147,13 +147,15 @@ pub fn ask(
     buf: &mut [u8],
     patience: Patience,
 ) -> anyhow::Result<Datagram> {
-    ask_for(socket, server, message, buf, patience, |_, _| true)
+    ask_for(socket, server, message, buf, patience, |_, _| true).map(|(answer, _)| answer)
 }
 
 /// [`ask`], taking as the answer only a datagram for which
 /// `is_answer(&datagram, bytes)` holds: any other is dropped, saying so, and
 /// the wait goes on until the same deadline. An echo client uses it to tell
-/// the echo of this message from a late echo of an earlier one.
+/// the echo of this message from a late echo of an earlier one. Returns the
+/// answer and how many times the message was sent: each try but the one
+/// answered may still have an answer on its way.
 pub fn ask_for(
     socket: &UdpSocket,
     server: SocketAddr,
@@ -161,7 +163,7 @@ pub fn ask_for(
     buf: &mut [u8],
     patience: Patience,
     is_answer: impl Fn(&Datagram, &[u8]) -> bool,
-) -> anyhow::Result<Datagram> {
+) -> anyhow::Result<(Datagram, u32)> {
     let mut out = crate::out();
     let late = drop_late_answers(socket);
     if late > 0 {
@@ -190,7 +192,9 @@ pub fn ask_for(
             }
             socket.set_read_timeout(Some(left))?;
             match recv_from(socket, buf) {
-                Ok(answer) if is_answer(&answer, &buf[..answer.len]) => return Ok(answer),
+                Ok(answer) if is_answer(&answer, &buf[..answer.len]) => {
+                    return Ok((answer, attempt));
+                }
                 Ok(other) => writeln!(
                     out,
                     "(dropped a datagram from {} that does not answer this message: {}; \
@@ -406,7 +410,7 @@ mod tests {
             tries: 1,
         };
         let mut buf = [0; 16];
-        let answer = ask_for(
+        let (answer, tries) = ask_for(
             &client,
             server_addr,
             b"question",
@@ -415,6 +419,7 @@ mod tests {
             |_, got| got == b"question",
         )?;
         assert_eq!(&buf[..answer.len], b"question");
+        assert_eq!(tries, 1);
         answering
             .join()
             .map_err(|_| anyhow::anyhow!("the answering thread panicked"))??;

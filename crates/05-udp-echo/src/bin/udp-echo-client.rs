@@ -67,8 +67,9 @@ fn talk(args: Args) -> anyhow::Result<()> {
     // ANCHOR: talk
     let mut typed = common::Typed::new("client> ")?;
     let mut buf = [0; common::BUFFER_SIZE];
-    // The message before this one: its echo may still come, late.
-    let mut previous: Option<Vec<u8>> = None;
+    // The message before this one, if it was sent more than once: the echo
+    // of a try that was not the one answered may still come, late.
+    let mut resent: Option<Vec<u8>> = None;
     loop {
         let Some(line) = typed.next_line()? else {
             writeln!(out, "end of input: leaving")?;
@@ -82,16 +83,16 @@ fn talk(args: Args) -> anyhow::Result<()> {
         // datagram), then recvfrom(1024) the answer, sending again if none
         // comes in time. An echo equals what was sent (or its first 1024
         // bytes, if cut): a datagram that instead echoes the previous
-        // message is that message's late answer, and is dropped while the
-        // wait for this one goes on. Any other answer is taken as it is: the
-        // Python server answers every message with `hi`.
+        // message, sent more than once, is the late answer to one of its
+        // tries, and is dropped while the wait for this one goes on. Any
+        // other answer is taken as it is: the Python server answers `hi`.
         let is_answer = |answer: &datagram::Datagram, bytes: &[u8]| {
-            let late = previous
+            let late = resent
                 .as_ref()
                 .is_some_and(|earlier| is_echo(earlier, answer, bytes));
             is_echo(&line, answer, bytes) || !late
         };
-        let answer = datagram::ask_for(
+        let (answer, tries) = datagram::ask_for(
             &socket,
             args.addr,
             &line,
@@ -108,7 +109,7 @@ fn talk(args: Args) -> anyhow::Result<()> {
         if answer.is_truncated() {
             writeln!(out, "(the reply was cut: {})", answer.cut_note())?;
         }
-        previous = Some(line);
+        resent = (tries > 1).then_some(line);
     }
     // close(): nothing goes on the wire. The server never learns we left.
     writeln!(out, "closing the socket: UDP sends nothing to say so")?;
