@@ -192,12 +192,13 @@ fn a_closed_stdout_ends_the_client_quietly() -> anyhow::Result<()> {
     stdout.read_line(&mut first)?;
     anyhow::ensure!(first.starts_with("connected to"), "first line: {first:?}");
     drop(stdout);
-    // The answer makes the client print into the closed pipe.
+    // The client's next line goes into the closed pipe: `sending: hello!`
+    // if it has not printed it yet, else the line about our answer.
     conn.set_read_timeout(Some(Duration::from_secs(5)))?;
     let mut buf = [0; 16];
-    let n = conn.read(&mut buf)?;
-    anyhow::ensure!(&buf[..n] == b"hello!", "the client sent {:?}", &buf[..n]);
-    conn.write_all(b"hi")?;
+    if conn.read(&mut buf)? > 0 {
+        conn.write_all(b"hi")?;
+    }
     drop(conn);
     let (code, stderr) = finish(client, Duration::from_secs(10))?;
     anyhow::ensure!(
