@@ -275,13 +275,19 @@ fn a_terminal_shows_the_prompt() -> anyhow::Result<()> {
     let words = ["script", "-qfec", &command, "/dev/null"].map(str::to_owned);
     stage.start("client", &words)?;
     stage.expect("client", "asking ")?;
-    // The prompt has no newline: the line it starts ends with whatever
-    // comes next (the terminal's echo of the typing, or the reply).
     stage.type_line("client", "%Y")?;
-    stage.expect("client", "format (e.g. %Y %m %d)> ")?;
     stage.expect("client", &format!("reply from {server}: 20"))?;
     stage.type_line("client", "bye")?;
-    stage.exit("client", 0)
+    stage.exit("client", 0)?;
+    // The prompt has no newline: the line it starts ends with whatever came
+    // next (the terminal's echo of the typing, or the reply), so it is
+    // looked for in everything the client printed.
+    let transcript = stage.transcript();
+    anyhow::ensure!(
+        transcript.contains("format (e.g. %Y %m %d)> "),
+        "no prompt on the terminal: {transcript}"
+    );
+    Ok(())
 }
 
 #[test]
