@@ -224,14 +224,20 @@ fn each_client_defaults_to_its_own_lessons_server() -> anyhow::Result<()> {
             Some(addr) => addr,
             None => {
                 let source = read(format!("{}/src/bin/{}.rs", lesson.dir, lesson.client.name))?;
-                // The first default that is an address: `--addr`'s.
-                ["default_addr(\"", "default_value = \""]
-                    .iter()
-                    .flat_map(|marker| source.split(marker).skip(1))
+                // `default_addr(PORT)`, or the first default that is an
+                // address: `--addr`'s.
+                let shared = source
+                    .split("default_addr(")
+                    .nth(1)
+                    .and_then(|rest| rest.split(')').next())
+                    .map(|port| format!("127.0.0.1:{port}"));
+                let own = source
+                    .split("default_value = \"")
+                    .skip(1)
                     .filter_map(|rest| rest.split('"').next())
                     .find(|value| common::parse_addr(value).is_ok())
-                    .unwrap_or_default()
-                    .to_owned()
+                    .map(str::to_owned);
+                shared.or(own).unwrap_or_default()
             }
         };
         ensure!(

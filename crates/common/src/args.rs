@@ -31,15 +31,16 @@ pub fn parse_addr(text: &str) -> Result<SocketAddr, String> {
 /// the server address of the lesson being followed.
 pub const DEFAULT_ADDR_VARIABLE: &str = "COURSE_DEFAULT_ADDR";
 
-/// A client's default `--addr`: `own`, its own lesson's server, unless
-/// `make client` names another lesson's server in `COURSE_DEFAULT_ADDR`
-/// (lesson 2 borrows lesson 1's client, lesson 4 lesson 3's), so that
-/// `--help` tells the truth about where the client connects.
-pub fn default_addr(own: &str) -> String {
+/// A client's default `--addr`: `127.0.0.1:PORT`, its own lesson's server,
+/// unless `make client` names another lesson's server in
+/// `COURSE_DEFAULT_ADDR` (lesson 2 borrows lesson 1's client, lesson 4
+/// lesson 3's), so that `--help` tells the truth about where the client
+/// connects. For `#[arg(default_value_t = common::args::default_addr(8898))]`.
+pub fn default_addr(port: u16) -> SocketAddr {
     std::env::var(DEFAULT_ADDR_VARIABLE)
         .ok()
-        .filter(|addr| parse_addr(addr).is_ok())
-        .unwrap_or_else(|| own.to_owned())
+        .and_then(|addr| parse_addr(&addr).ok())
+        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], port)))
 }
 
 /// The word that ends a conversation (`bye` unless `--quit` says otherwise).
@@ -142,12 +143,11 @@ mod tests {
 
     #[test]
     fn a_clients_default_address_is_its_own_unless_make_names_another() {
-        let own = "127.0.0.1:8898";
         let given = std::env::var(DEFAULT_ADDR_VARIABLE).ok();
-        let default = default_addr(own);
+        let default = default_addr(8898).to_string();
         match given.filter(|addr| parse_addr(addr).is_ok()) {
             Some(addr) => assert_eq!(default, addr),
-            None => assert_eq!(default, own),
+            None => assert_eq!(default, "127.0.0.1:8898"),
         }
     }
 }

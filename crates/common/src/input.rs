@@ -81,7 +81,8 @@ impl Typed {
     pub fn new(prompt: &str) -> anyhow::Result<Self> {
         let prompt = io::stdin().is_terminal().then(|| prompt.to_owned());
         let (sender, lines) = sync_channel(16);
-        let (wake, waker) = UnixStream::pair().context("cannot make the keyboard's wake-up pair")?;
+        let (wake, waker) =
+            UnixStream::pair().context("cannot make the keyboard's wake-up pair")?;
         std::thread::Builder::new()
             .name("stdin".to_owned())
             .spawn(move || read_lines(io::stdin().lock(), &sender, waker))
@@ -158,7 +159,8 @@ impl Typed {
                 self.ahead.clear();
                 return Ok(Waited::Quit(quit));
             }
-            let (socket_ready, keyboard_ready) = wait_either(socket.as_fd(), self.wake.as_fd(), timeout)?;
+            let (socket_ready, keyboard_ready) =
+                wait_either(socket.as_fd(), self.wake.as_fd(), timeout)?;
             if keyboard_ready {
                 let item = self.next_item()?;
                 self.ahead.push_back(item);
@@ -220,9 +222,7 @@ fn wait_either(
 
 /// The reading thread: hands over each line, then the end of input.
 fn read_lines(mut stdin: impl BufRead, lines: &SyncSender<Item>, mut waker: UnixStream) {
-    let mut send = |item: Item| {
-        lines.send(item).is_ok() && waker.write_all(&[1]).is_ok()
-    };
+    let mut send = |item: Item| lines.send(item).is_ok() && waker.write_all(&[1]).is_ok();
     loop {
         let item = match read_line(&mut stdin) {
             Ok(Some(item)) => item,
@@ -296,7 +296,10 @@ mod tests {
 
     #[test]
     fn lines_keep_their_bytes_and_lose_their_endings() -> io::Result<()> {
-        assert_eq!(lines_of(b"hi\r\nthere\n\nlast")?, ["hi", "there", "", "last"]);
+        assert_eq!(
+            lines_of(b"hi\r\nthere\n\nlast")?,
+            ["hi", "there", "", "last"]
+        );
         let mut input: &[u8] = b"caf\xe9\n";
         let Some(Item::Line(line)) = read_line(&mut input)? else {
             return Err(io::Error::other("no line"));

@@ -18,10 +18,8 @@ use common::{Quit, QuitWord, Typed, Waited, show};
 #[command(name = env!("CARGO_BIN_NAME"), version)]
 struct Args {
     /// The server's address (`make client L=4` points it at lesson 4's).
-    // `default_value` wants text that lives as long as the program: the
-    // address is worked out once, at start, and kept.
     #[arg(long, value_name = "HOST:PORT",
-          default_value = &*common::args::default_addr("127.0.0.1:8090").leak(),
+          default_value_t = common::args::default_addr(8090),
           value_parser = common::parse_addr)]
     addr: SocketAddr,
     /// The word that ends the chat, from either side.
