@@ -40,6 +40,10 @@ const DEFAULT_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
 /// `%c` repeated a hundred times asks for more, and gets an error instead.
 const MAX_REPLY: usize = common::BUFFER_SIZE;
 
+/// Room for a usual printed line: the client, the format and the answer.
+/// (A longer line is still printed whole; its buffer grows.)
+const MAX_LINE: usize = 4 * 1024;
+
 fn main() -> ExitCode {
     common::run(7, serve)
 }
@@ -54,9 +58,14 @@ fn serve(args: Args) -> anyhow::Result<()> {
         UdpSocket::bind(args.addr).with_context(|| format!("cannot bind {}", args.addr))?;
     common::announce(socket.local_addr()?)?;
 
+    // Everything the loop writes goes into buffers made once, here: a
+    // request allocates nothing (a new format is read once: `LastFormat`),
+    // and its printed line leaves in one write.
     let mut buf = [0; common::BUFFER_SIZE];
     let mut reply = String::with_capacity(MAX_REPLY);
-    let mut out = std::io::stdout().lock();
+    let mut line = Vec::with_capacity(MAX_LINE);
+    let mut last_format = LastFormat::new();
+    let mut out = common::out().lock();
     loop {
         // recvfrom(1024): the next request, whole or cut, and its sender.
         let request = datagram::recv_from(&socket, &mut buf).context("cannot receive")?;
@@ -75,16 +84,20 @@ fn serve(args: Args) -> anyhow::Result<()> {
         } else {
             match std::str::from_utf8(format) {
                 Err(_) => reply.push_str("error: the format is not UTF-8 text"),
-                Ok("") => time_in(DEFAULT_FORMAT, args.utc, &mut reply)?,
-                Ok(format) => time_in(format, args.utc, &mut reply)?,
+                Ok("") => time_in(DEFAULT_FORMAT, args.utc, &mut last_format, &mut reply)?,
+                Ok(format) => time_in(format, args.utc, &mut last_format, &mut reply)?,
             }
         }
+
+        // The line is put together in `line`, then written with one call.
         let answer = common::show(reply.as_bytes());
+        line.clear();
         if format.is_empty() {
-            writeln!(out, "[{client}] (empty: the default format) -> {answer}")?;
+            writeln!(line, "[{client}] (empty: the default format) -> {answer}")?;
         } else {
-            writeln!(out, "[{client}] {} -> {answer}", common::show(format))?;
+            writeln!(line, "[{client}] {} -> {answer}", common::show(format))?;
         }
+        out.write_all(&line)?;
 
         // sendto(): the answer, as one datagram, to whoever asked.
         if let Err(err) = socket.send_to(reply.as_bytes(), client) {
@@ -98,19 +111,26 @@ fn serve(args: Args) -> anyhow::Result<()> {
 /// Writes the current time in `format` into `reply`, or `error: ...` naming
 /// the part of the format that cannot be rendered. (Writing into a String
 /// never fails: the `fmt::Result` is there for `write!`.)
-fn time_in(format: &str, utc: bool, reply: &mut String) -> fmt::Result {
+fn time_in(
+    format: &str,
+    utc: bool,
+    last_format: &mut LastFormat,
+    reply: &mut String,
+) -> fmt::Result {
     let now: DateTime<FixedOffset> = if utc {
         Utc::now().fixed_offset()
     } else {
         Local::now().fixed_offset()
     };
-    // chrono reads the format into items, and an unknown specifier (`%Q`)
-    // or a lone `%` becomes Item::Error. Printing such a format with
-    // `to_string()`, `format!` or `println!` panics, so look first, and
-    // write into our own String, where a formatting error is an Err.
-    let items = StrftimeItems::new(format);
-    let valid = !items.clone().any(|item| matches!(item, Item::Error));
-    if !valid || write!(reply, "{}", now.format_with_items(items)).is_err() {
+    // chrono reads the format into items (see `LastFormat`), and refuses a
+    // format with an unknown specifier (`%Q`) or a lone `%`. Printing such
+    // a format with `to_string()`, `format!` or `println!` would panic, so
+    // the time is written into our own String, where a formatting error is
+    // an Err: `%#z`, which chrono can read but not print, comes out so.
+    let Some(items) = last_format.items(format) else {
+        return explain(format, now, reply);
+    };
+    if now.format_with_items(items.iter()).write_to(reply).is_err() {
         reply.clear();
         return explain(format, now, reply);
     }
@@ -126,6 +146,38 @@ fn time_in(format: &str, utc: bool, reply: &mut String) -> fmt::Result {
     Ok(())
 }
 // ANCHOR_END: time_in
+
+/// The last format asked for, as chrono's items. Reading a format into
+/// items is a quarter of the work of an answer, and a client tends to ask
+/// the same question again and again (a clock asks every second), so the
+/// server reads each new format once and keeps the items for the requests
+/// that follow.
+struct LastFormat {
+    /// The format as the client sent it.
+    text: String,
+    /// Its items, or `None` when chrono cannot read it.
+    items: Option<Vec<Item<'static>>>,
+}
+
+impl LastFormat {
+    /// Nothing asked yet: the empty format, which reads as no items.
+    fn new() -> Self {
+        LastFormat {
+            text: String::new(),
+            items: Some(Vec::new()),
+        }
+    }
+
+    /// The items of `format`, read now unless it is the last one again.
+    fn items(&mut self, format: &str) -> Option<&[Item<'static>]> {
+        if format != self.text {
+            self.text.clear();
+            self.text.push_str(format);
+            self.items = StrftimeItems::new(format).parse_to_owned().ok();
+        }
+        self.items.as_deref()
+    }
+}
 
 /// Says what chrono cannot render in `format`: the first specifier that
 /// fails on its own, such as `%Q` (unknown), `%#z` (for parsing only) or a
