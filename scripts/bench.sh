@@ -6,9 +6,11 @@
 #   - time: lesson 7's Rust server and the C time server; the datagram is a
 #     strftime format (FORMAT), the answer the local time in it.
 # Each server prints one line per datagram into a pipe; the driver measures
-# the mean round trip. Server, pipe reader and driver share one CPU, so the
-# figures compare work done, not parallelism. The servers take turns within
-# each round, so a slow moment of the machine touches all of them alike.
+# the mean round trip, and the CPU time the server used per round trip (its
+# system calls included). Server, pipe reader and driver share one CPU, so
+# the figures compare work done, not parallelism. The servers take turns
+# within each round, so a slow moment of the machine touches all of them
+# alike; on a busy machine the CPU time is the steadier figure.
 # Everything runs on 127.0.0.1 and every run is bounded (ROUNDS runs of
 # COUNT round trips each); every server is stopped after its run.
 #
@@ -43,7 +45,8 @@ free_port() {
 
 # measure MESSAGE COMMAND...: starts the server on a free port (the command's
 # PORT word is replaced), its output read through a pipe, sends it MESSAGE
-# (empty: the echo driver's 32 bytes) COUNT times and prints the mean RTT.
+# (empty: the echo driver's 32 bytes) COUNT times and prints the mean RTT
+# and the server's CPU time per round trip, in microseconds.
 measure() {
     local message=$1
     shift
@@ -59,7 +62,7 @@ measure() {
     pids+=("$server")
     local driver=("$work/rtt" "$port" "$COUNT")
     if [[ -n $message ]]; then driver+=("$message"); fi
-    taskset -c "$CPU" "${driver[@]}" || echo failed
+    SERVER_PID=$server taskset -c "$CPU" "${driver[@]}" || echo failed
     kill "$server" 2>/dev/null || true
     wait "$server" 2>/dev/null || true
 }
@@ -81,44 +84,48 @@ echo_names=("C, printing" "C, silent (kernel only)" "Rust, lesson 5" "Python")
 time_names=("C, time server" "Rust, lesson 7")
 if [[ -n ${TIME_SERVER_BEFORE:-} ]]; then time_names+=("Rust, lesson 7 before"); fi
 
-declare -A figures # name -> every round's RTT, space-separated
+declare -A rtts cpus # name -> every round's figure, space-separated
 for ((round = 1; round <= ROUNDS; round++)); do
     for name in "${echo_names[@]}" "${time_names[@]}"; do
-        rtt=$(run "$name")
-        if [[ $rtt == failed ]]; then
+        figure=$(run "$name")
+        if [[ $figure == failed ]]; then
             echo "the $name server gave no figure" >&2
             exit 1
         fi
-        figures[$name]+="$rtt "
+        read -r rtt cpu <<<"$figure"
+        rtts[$name]+="$rtt "
+        cpus[$name]+="$cpu "
     done
 done
 
-# best NAME, median NAME: of the rounds' figures.
-best() { tr ' ' '\n' <<<"${figures[$1]}" | grep . | sort -g | head -n 1; }
+# best FIGURES, median FIGURES: of a space-separated list.
+best() { tr ' ' '\n' <<<"$1" | grep . | sort -g | head -n 1; }
 median() {
-    tr ' ' '\n' <<<"${figures[$1]}" | grep . | sort -g |
+    tr ' ' '\n' <<<"$1" | grep . | sort -g |
         awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
-# table TITLE REFERENCE NAME...: the figures, and each as a ratio to the
-# reference's (best to best, median to median).
+# table TITLE REFERENCE NAME...: the best and the median round trip and the
+# median server CPU time, each also as a ratio to the reference's.
 table() {
     local title=$1 reference=$2
     shift 2
-    local ref_best ref_median
-    ref_best=$(best "$reference")
-    ref_median=$(median "$reference")
-    printf '\n%s, one CPU, %d runs of %d round trips:\n\n' "$title" "$ROUNDS" "$COUNT"
-    printf '  %-26s %10s %8s %12s %8s\n' "server" "best (us)" "vs C" "median (us)" "vs C"
+    local ref=("$(best "${rtts[$reference]}")" "$(median "${rtts[$reference]}")"
+        "$(median "${cpus[$reference]}")")
+    printf '\n%s, one CPU, %d runs of %d round trips (us):\n\n' "$title" "$ROUNDS" "$COUNT"
+    printf '  %-24s %15s %15s %15s\n' "server" "best RTT" "median RTT" "server CPU"
     for name in "$@"; do
-        local b m
-        b=$(best "$name")
-        m=$(median "$name")
-        printf '  %-26s %10.2f %8.2f %12.2f %8.2f\n' "$name" "$b" \
-            "$(awk "BEGIN {print $b / $ref_best}")" "$m" "$(awk "BEGIN {print $m / $ref_median}")"
+        local ours=("$(best "${rtts[$name]}")" "$(median "${rtts[$name]}")"
+            "$(median "${cpus[$name]}")")
+        printf '  %-24s' "$name"
+        for i in 0 1 2; do
+            printf ' %8.2f (%4.2f)' "${ours[i]}" "$(awk "BEGIN {print ${ours[i]} / ${ref[i]}}")"
+        done
+        printf '\n'
     done
 }
 
 table "UDP echo, 32-byte datagrams on 127.0.0.1" "C, printing" "${echo_names[@]}"
 table "UDP time server, the format '$FORMAT'" "C, time server" "${time_names[@]}"
-printf '\nGoal: every Rust server at 1.05 of its C server or better.\n'
+printf '\n(In brackets: against the C server of the table. The server CPU time is a median.)\n'
+printf 'Goal: every Rust server at 1.05 of its C server or better.\n'
