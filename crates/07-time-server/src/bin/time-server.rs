@@ -58,13 +58,14 @@ fn serve(args: Args) -> anyhow::Result<()> {
         UdpSocket::bind(args.addr).with_context(|| format!("cannot bind {}", args.addr))?;
     common::announce(socket.local_addr()?)?;
 
-    // Everything the loop writes goes into buffers made once, here: a
-    // request allocates nothing (a new format is read once: `LastFormat`),
-    // and its printed line leaves in one write.
+    // Everything the loop writes goes into buffers made once, here, so a
+    // request allocates nothing; a new format and a new client's address
+    // are worked out once and kept (`LastFormat`, `LastClient`).
     let mut buf = [0; common::BUFFER_SIZE];
     let mut reply = String::with_capacity(MAX_REPLY);
     let mut line = Vec::with_capacity(MAX_LINE);
     let mut last_format = LastFormat::new();
+    let mut last_client = LastClient::new();
     let mut out = common::out().lock();
     loop {
         // recvfrom(1024): the next request, whole or cut, and its sender.
@@ -89,13 +90,15 @@ fn serve(args: Args) -> anyhow::Result<()> {
             }
         }
 
-        // The line is put together in `line`, then written with one call.
+        // The printed line is put together in `line`, then written at once:
+        // one `write` per request, as a C server makes.
+        let who = last_client.text(client);
         let answer = common::show(reply.as_bytes());
         line.clear();
         if format.is_empty() {
-            writeln!(line, "[{client}] (empty: the default format) -> {answer}")?;
+            writeln!(line, "[{who}] (empty: the default format) -> {answer}")?;
         } else {
-            writeln!(line, "[{client}] {} -> {answer}", common::show(format))?;
+            writeln!(line, "[{who}] {} -> {answer}", common::show(format))?;
         }
         out.write_all(&line)?;
 
@@ -176,6 +179,36 @@ impl LastFormat {
             self.items = StrftimeItems::new(format).parse_to_owned().ok();
         }
         self.items.as_deref()
+    }
+}
+
+/// The client of the last request, with its address written out as text
+/// (`127.0.0.1:50000`) for the printed line. Writing an address out takes a
+/// fifth of the work of an answer, and a client tends to ask more than once,
+/// so the server writes each new client's address once.
+struct LastClient {
+    /// The client's address, `None` before the first request.
+    addr: Option<SocketAddr>,
+    /// The same address as text.
+    text: String,
+}
+
+impl LastClient {
+    /// No client yet.
+    fn new() -> Self {
+        LastClient {
+            addr: None,
+            text: String::new(),
+        }
+    }
+
+    /// `client`'s address as text, written now unless it asked last time.
+    fn text(&mut self, client: SocketAddr) -> &str {
+        if self.addr != Some(client) {
+            self.addr = Some(client);
+            self.text = client.to_string();
+        }
+        &self.text
     }
 }
 
