@@ -10,7 +10,8 @@
 # system calls included). Server, pipe reader and driver share one CPU, so
 # the figures compare work done, not parallelism. The servers take turns
 # within each round, so a slow moment of the machine touches all of them
-# alike; on a busy machine the CPU time is the steadier figure.
+# alike, and a ratio is the median of the rounds' ratios. On a busy machine
+# take many short rounds (COUNT=5000 ROUNDS=31).
 # Everything runs on 127.0.0.1 and every run is bounded (ROUNDS runs of
 # COUNT round trips each); every server is stopped after its run.
 #
