@@ -27,11 +27,13 @@ pub fn problems(docs: &Path) -> anyhow::Result<Vec<String>> {
         let folder = page.parent().unwrap_or(&src);
         for (line, include) in includes(&text) {
             let place = format!("{}:{line}", page.display());
-            let (file, anchor) = match include.rsplit_once(':') {
-                Some((file, anchor)) if !anchor.chars().all(|c| c.is_ascii_digit() || c == '-') => {
-                    (file, Some(anchor))
+            // `file`, `file:anchor`, or lines as mdBook writes them:
+            // `file:2`, `file:2:10`, `file::10`, `file:2:`.
+            let (file, anchor) = match include.split_once(':') {
+                Some((file, lines)) if lines.chars().all(|c| c.is_ascii_digit() || c == ':') => {
+                    (file, None)
                 }
-                Some((file, _lines)) => (file, None),
+                Some((file, anchor)) => (file, Some(anchor)),
                 None => (include.as_str(), None),
             };
             let path = folder.join(file);
@@ -211,7 +213,11 @@ mod tests {
             "whole-book",
             &[
                 ("src/SUMMARY.md", "- [Page](page.md)\n"),
-                ("src/page.md", "{{#include page.md}}\n"),
+                (
+                    "src/page.md",
+                    "{{#include page.md}}\n{{#include page.md:1:2}}\n{{#include page.md::2}}\n\
+                     {{#include page.md:2:}}\n",
+                ),
             ],
         )?;
         let whole = problems(&docs);

@@ -101,8 +101,23 @@ pub fn ready_line_means_ready(server: &Path, transport: &str) -> anyhow::Result<
     let child = KillOnDrop(child);
     let pid = child.0.id();
     wait_until_writing(pid)?;
-    let sockets = sockets_of(pid, transport)?;
     let ready_state = if transport == "tcp" { "0A" } else { "07" };
+    // Blocked in that write, the server cannot open a socket: what the
+    // tables show now is what it had before it printed. They are read a few
+    // times while it stays blocked, so a read of /proc that races with
+    // another process's change of the same table cannot fail the check.
+    let mut sockets = Vec::new();
+    for _ in 0..100 {
+        sockets = sockets_of(pid, transport)?;
+        if sockets.iter().any(|(_, state)| state == ready_state) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    ensure!(
+        std::fs::read_to_string(format!("/proc/{pid}/wchan"))?.contains("pipe_write"),
+        "it stopped waiting to write its ready line while it was being checked"
+    );
     let ready: Vec<&(SocketAddr, String)> = sockets
         .iter()
         .filter(|(_, state)| state == ready_state)

@@ -30,7 +30,7 @@ pub use catalogue::{LESSONS, Lesson};
 pub use contract::keeps_the_contract;
 pub use ports::{RefusingTcpPort, UnreachableUdpPort};
 pub use scenario::Scenario;
-pub use stage::{Bins, CommandLine, Stage};
+pub use stage::{Bins, CommandLine, Stage, on_a_terminal};
 
 /// The binaries of the calling crate, for a test: `course::bins!["a", "b"]`
 /// maps each name to the path Cargo built it at (`CARGO_BIN_EXE_<name>`).

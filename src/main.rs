@@ -38,9 +38,9 @@ enum Commands {
         /// The lesson's number (`course lessons` lists them).
         lesson: String,
         /// Milliseconds to pause before each typed or sent message, so a
-        /// person can follow (0 when stdout is not a terminal).
-        #[arg(long, default_value_t = 400)]
-        pace: u64,
+        /// person can follow [default: 400 on a terminal, 0 otherwise].
+        #[arg(long)]
+        pace: Option<u64>,
     },
     /// Plays lesson N's demo quietly and prints its transcript as the book
     /// shows it (ports normalised).
@@ -154,15 +154,15 @@ fn end_programs_on_signals(what: &'static str) -> anyhow::Result<()> {
     .context("cannot install the signal handler")
 }
 
-fn demo(number: &str, pace: u64) -> anyhow::Result<()> {
+fn demo(number: &str, pace: Option<u64>) -> anyhow::Result<()> {
     let lesson = lesson(number)?;
     let scenario = Scenario::load(&root().join(lesson.demo()))?;
     end_programs_on_signals("the demo")?;
     take_the_terminal();
-    let pace = if std::io::stdout().is_terminal() {
-        Duration::from_millis(pace)
-    } else {
-        Duration::ZERO
+    let pace = match pace {
+        Some(millis) => Duration::from_millis(millis),
+        None if std::io::stdout().is_terminal() => Duration::from_millis(400),
+        None => Duration::ZERO,
     };
     let mut out = common::out();
     writeln!(out, "{}", transcript::header(lesson))?;

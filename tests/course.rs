@@ -321,14 +321,18 @@ fn the_demo_leaves_no_server_behind(ending: Ending) -> anyhow::Result<()> {
     use std::time::Duration;
 
     let mut player = Command::new(env!("CARGO_BIN_EXE_course"))
-        .args(["demo", "3"])
+        // A long pause before each typed line holds the demo at the step
+        // after the one waited for, so that it cannot end by itself first.
+        .args(["demo", "3", "--pace", "3000"])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()?;
     let stdout = player.stdout.take().context("no stdout")?;
     // Lines are read on a thread, so that waiting for one has a deadline.
+    // The thread keeps the pipe open until told to close it.
     let (lines, seen) = std::sync::mpsc::channel();
+    let (close, closing) = std::sync::mpsc::channel::<()>();
     let reading = std::thread::spawn(move || {
         let mut reader = BufReader::new(stdout);
         let mut line = String::new();
@@ -339,6 +343,7 @@ fn the_demo_leaves_no_server_behind(ending: Ending) -> anyhow::Result<()> {
             }
             line.clear();
         }
+        let _ = closing.recv_timeout(Duration::from_secs(20));
         // Dropping the reader closes the pipe: the player's next line fails.
         drop(reader);
     });
@@ -358,6 +363,7 @@ fn the_demo_leaves_no_server_behind(ending: Ending) -> anyhow::Result<()> {
     let mut witness = std::net::TcpStream::connect_timeout(&port, Duration::from_secs(5))?;
     match ending {
         Ending::ClosedStdout => {
+            close.send(())?;
             reading
                 .join()
                 .map_err(|_| anyhow::anyhow!("the reading thread panicked"))?;

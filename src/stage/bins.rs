@@ -55,10 +55,17 @@ impl Bins {
     }
 
     /// The path of binary `name`; one found in the folder must be newer than
-    /// its sources.
+    /// its sources. A name with a `/` is a path already (`/usr/bin/script`).
     pub fn path(&self, name: &str) -> anyhow::Result<PathBuf> {
         if let Some(path) = self.named.get(name) {
             return Ok(path.clone());
+        }
+        if name.contains('/') {
+            let path = PathBuf::from(name);
+            if !path.exists() {
+                bail!("{name} does not exist");
+            }
+            return Ok(path);
         }
         let Some(folder) = &self.folder else {
             bail!("no binary called `{name}` was given to the stage (see course::bins!)");

@@ -100,6 +100,24 @@ impl<const N: usize> CommandLine for [&str; N] {
     }
 }
 
+/// The command line that runs `program` with `args` on a pseudo-terminal of
+/// its own (util-linux's `script`), as in a learner's window: its stdin and
+/// stdout are then a terminal, so prompts and colour show, while the stage
+/// still types into it and reads what it prints (with `\r\n` line ends,
+/// which the stage trims). Give it to [`Stage::serve`] or [`Stage::start`];
+/// leading `NAME=value` words may go before it.
+pub fn on_a_terminal(program: &str, args: &str) -> anyhow::Result<Vec<String>> {
+    const SCRIPT: &str = "/usr/bin/script";
+    if !std::path::Path::new(SCRIPT).exists() {
+        bail!("{SCRIPT} (util-linux) is needed to give a program a terminal");
+    }
+    Ok(
+        [SCRIPT, "-qfec", &format!("'{program}' {args}"), "/dev/null"]
+            .map(str::to_owned)
+            .to_vec(),
+    )
+}
+
 /// An actor of the scenario.
 enum Actor {
     Process(Box<Process>),
@@ -330,25 +348,15 @@ impl Stage {
     }
 
     pub(crate) fn expect_now(&mut self, actor: &str, text: &str) -> anyhow::Result<String> {
-        let text = self.substitute(text)?;
-        let deadline = Instant::now() + self.deadline;
-        loop {
-            let process = self.process(actor)?;
+        self.wait_for_line(actor, text, |process, text| {
+            // Lines before the one looked for are passed over for good.
             while let Some((_, line)) = process.pending.pop_front() {
-                if line.contains(&text) {
-                    return Ok(line);
+                if line.contains(text) {
+                    return Some(line);
                 }
             }
-            if process.exited {
-                bail!("{actor} ended without printing a line containing `{text}`");
-            }
-            if !self.pump(deadline)? {
-                bail!(
-                    "{actor} printed no line containing `{text}` within {:?}",
-                    self.deadline
-                );
-            }
-        }
+            None
+        })
     }
 
     /// Waits until `actor` has printed a line containing `text`, at any
@@ -360,12 +368,30 @@ impl Stage {
     }
 
     pub(crate) fn seen_now(&mut self, actor: &str, text: &str) -> anyhow::Result<String> {
+        self.wait_for_line(actor, text, |process, text| {
+            process
+                .seen
+                .iter()
+                .find(|line| line.contains(text))
+                .cloned()
+        })
+    }
+
+    /// Waits until `find` finds the line containing `text` among what
+    /// `actor` has printed, taking each new line as it comes, until the
+    /// process ends or the deadline passes.
+    fn wait_for_line(
+        &mut self,
+        actor: &str,
+        text: &str,
+        find: impl Fn(&mut Process, &str) -> Option<String>,
+    ) -> anyhow::Result<String> {
         let text = self.substitute(text)?;
         let deadline = Instant::now() + self.deadline;
         loop {
             let process = self.process(actor)?;
-            if let Some(line) = process.seen.iter().find(|line| line.contains(&text)) {
-                return Ok(line.clone());
+            if let Some(line) = find(process, &text) {
+                return Ok(line);
             }
             if process.exited {
                 bail!("{actor} ended without printing a line containing `{text}`");

@@ -1,8 +1,6 @@
 //! Lesson 3 end to end: a whole chat, quitting from either side, the end of
 //! input on either side, and a second client that is never served.
 
-use std::path::Path;
-
 use assert_cmd::Command;
 use course::{Stage, bins};
 use predicates::str::contains;
@@ -150,27 +148,15 @@ fn piped_stdin_shows_no_prompt() -> anyhow::Result<()> {
 
 #[test]
 fn a_terminal_shows_the_prompt() -> anyhow::Result<()> {
-    // `script` gives the server a pseudo-terminal for stdin and stdout, as
-    // in a learner's window, while the test still types and reads.
-    let script = Path::new("/usr/bin/script");
-    anyhow::ensure!(
-        script.exists(),
-        "{} (util-linux) is needed to give the server a terminal",
-        script.display()
-    );
-    let mut stage = Stage::new(bins!["tcp-chat-server", "tcp-chat-client"].with("script", script));
-    let command = format!(
-        "'{}' --addr 127.0.0.1:0",
-        env!("CARGO_BIN_EXE_tcp-chat-server")
-    );
-    let words = ["script", "-qfec", &command, "/dev/null"].map(str::to_owned);
-    stage.start("server", &words)?;
-    let ready = stage.expect("server", "listening on ")?;
-    let addr = ready
-        .rsplit_once("listening on ")
-        .map(|(_, addr)| addr.trim().to_owned())
-        .ok_or_else(|| anyhow::anyhow!("no address in `{ready}`"))?;
-    stage.connect("peer", &addr)?;
+    // The server on a pseudo-terminal, as in a learner's window, while the
+    // test still types and reads.
+    let mut stage = stage();
+    let server = env!("CARGO_BIN_EXE_tcp-chat-server");
+    let addr = stage.serve(
+        "server",
+        &course::on_a_terminal(server, "--addr 127.0.0.1:0")?,
+    )?;
+    stage.connect("peer", &addr.to_string())?;
     stage.send("peer", "hello")?;
     stage.expect("server", "says: hello")?;
     // The prompt has no newline: the line it starts ends with whatever

@@ -3,7 +3,6 @@
 //! escape sequences defused.
 
 use std::net::UdpSocket;
-use std::path::Path;
 use std::time::Duration;
 
 use assert_cmd::Command;
@@ -247,39 +246,20 @@ fn help_names_the_lesson() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `script` runs a command on a new pseudo-terminal, so the server's stdout
-/// is a terminal, as in a learner's window, while the test still reads it.
-/// Without `script` the colour rules would go unproven, so that fails.
-fn on_a_terminal(stage: &mut Stage, env: &str) -> anyhow::Result<String> {
-    let script = Path::new("/usr/bin/script");
-    anyhow::ensure!(
-        script.exists(),
-        "{} (util-linux) is needed to give the server a terminal",
-        script.display()
-    );
-    let command = format!(
-        "'{}' --addr 127.0.0.1:0",
-        env!("CARGO_BIN_EXE_udp-chat-server")
-    );
-    let mut words: Vec<String> = env.split_whitespace().map(str::to_owned).collect();
-    words.extend(["script", "-qfec", &command, "/dev/null"].map(str::to_owned));
-    stage.start("server", &words)?;
-    let ready = stage.expect("server", "listening on ")?;
-    let addr = ready
-        .rsplit_once("listening on ")
-        .map(|(_, addr)| addr.trim().to_owned())
-        .ok_or_else(|| anyhow::anyhow!("no address in `{ready}`"))?;
-    Ok(addr)
-}
-
-fn terminal_stage() -> Stage {
-    Stage::new(bins!["udp-chat-server", "udp-chat-client"].with("script", "/usr/bin/script"))
+/// Starts the server on a pseudo-terminal of its own, so its stdout is a
+/// terminal, as in a learner's window, while the test still reads it.
+/// Without one the colour rules would go unproven, so that fails.
+fn serve_on_a_terminal(stage: &mut Stage, env: &[&str]) -> anyhow::Result<String> {
+    let server = env!("CARGO_BIN_EXE_udp-chat-server");
+    let mut words: Vec<String> = env.iter().map(|word| (*word).to_owned()).collect();
+    words.extend(course::on_a_terminal(server, "--addr 127.0.0.1:0")?);
+    Ok(stage.serve("server", &words)?.to_string())
 }
 
 #[test]
 fn on_a_terminal_messages_are_bold_on_blue() -> anyhow::Result<()> {
-    let mut stage = terminal_stage();
-    let server = on_a_terminal(&mut stage, "")?;
+    let mut stage = stage();
+    let server = serve_on_a_terminal(&mut stage, &[])?;
     stage.udp("peer", &server)?;
     stage.send("peer", r"hello \e[5mblink")?;
     // Our highlight is there, and the client's own escape is still escaped.
@@ -292,8 +272,8 @@ fn on_a_terminal_messages_are_bold_on_blue() -> anyhow::Result<()> {
 
 #[test]
 fn on_a_terminal_no_color_turns_the_highlight_off() -> anyhow::Result<()> {
-    let mut stage = terminal_stage();
-    let server = on_a_terminal(&mut stage, "NO_COLOR=1")?;
+    let mut stage = stage();
+    let server = serve_on_a_terminal(&mut stage, &["NO_COLOR=1"])?;
     stage.udp("peer", &server)?;
     stage.send("peer", "hello")?;
     stage.expect("server", "]: hello")?;

@@ -3,7 +3,6 @@
 //! clients asking at once.
 
 use std::net::{SocketAddr, UdpSocket};
-use std::path::Path;
 use std::time::Duration;
 
 use assert_cmd::Command;
@@ -262,18 +261,14 @@ fn piped_stdin_shows_no_prompt() -> anyhow::Result<()> {
 
 #[test]
 fn a_terminal_shows_the_prompt() -> anyhow::Result<()> {
-    // `script` gives the client a pseudo-terminal, as in a learner's window.
-    let script = Path::new("/usr/bin/script");
-    anyhow::ensure!(
-        script.exists(),
-        "{} (util-linux) is needed to give the client a terminal",
-        script.display()
-    );
-    let mut stage = Stage::new(bins!["time-server", "time-client"].with("script", script));
+    // The client on a pseudo-terminal, as in a learner's window.
+    let mut stage = stage();
     let server = stage.serve("server", "time-server")?;
-    let command = format!("'{}' --addr {server}", env!("CARGO_BIN_EXE_time-client"));
-    let words = ["script", "-qfec", &command, "/dev/null"].map(str::to_owned);
-    stage.start("client", &words)?;
+    let client = env!("CARGO_BIN_EXE_time-client");
+    stage.start(
+        "client",
+        &course::on_a_terminal(client, &format!("--addr {server}"))?,
+    )?;
     stage.expect("client", "asking ")?;
     stage.type_line("client", "%Y")?;
     stage.expect("client", &format!("reply from {server}: 20"))?;

@@ -51,6 +51,28 @@ impl Datagram {
     }
 }
 
+/// A datagram's bytes, ready to print: as [`crate::show`] shows them, or
+/// `(an empty datagram)` when there are none. A datagram of 0 bytes is still
+/// a datagram: on TCP a read of 0 bytes means "the peer closed", but UDP has
+/// nothing to close. Every lesson shows one the same way.
+pub fn show(bytes: &[u8]) -> ShownDatagram<'_> {
+    ShownDatagram(bytes)
+}
+
+/// A datagram's bytes, ready to print: see [`show`].
+#[derive(Debug, Clone, Copy)]
+pub struct ShownDatagram<'a>(&'a [u8]);
+
+impl std::fmt::Display for ShownDatagram<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.0.is_empty() {
+            f.write_str("(an empty datagram)")
+        } else {
+            crate::show(self.0).fmt(f)
+        }
+    }
+}
+
 /// `1 byte`, `2 bytes`.
 fn bytes(count: usize) -> String {
     match count {
@@ -268,6 +290,14 @@ fn seconds(duration: Duration) -> String {
 mod tests {
     use super::*;
 
+    #[test]
+    fn an_empty_datagram_is_shown_as_one() {
+        assert_eq!(show(b"").to_string(), "(an empty datagram)");
+        assert_eq!(show(b"hi\n").to_string(), "hi");
+        // A datagram of one newline is not empty: it shows as nothing.
+        assert_eq!(show(b"\n").to_string(), "");
+    }
+
     fn pair() -> anyhow::Result<(UdpSocket, UdpSocket)> {
         let a = UdpSocket::bind("127.0.0.1:0")?;
         let b = UdpSocket::bind("127.0.0.1:0")?;
@@ -344,26 +374,6 @@ mod tests {
             fourth.as_ref().is_err_and(crate::is_timeout),
             "a fourth try arrived: {fourth:?}"
         );
-        Ok(())
-    }
-
-    #[test]
-    fn ask_on_a_connected_socket_hears_port_unreachable() -> anyhow::Result<()> {
-        let (client, closed) = pair()?;
-        let addr = closed.local_addr()?;
-        // Keep the port taken, but deaf: connected to itself, it matches no
-        // datagram from the client, so the kernel answers "port unreachable".
-        closed.connect(addr)?;
-        client.connect(addr)?;
-        let patience = Patience {
-            wait: Duration::from_secs(5),
-            tries: 3,
-        };
-        let asked = ask(&client, addr, b"anyone?", &mut [0; 16], patience);
-        let Err(err) = asked else {
-            anyhow::bail!("a closed port answered: {asked:?}");
-        };
-        assert!(format!("{err:#}").contains("port unreachable"), "{err:#}");
         Ok(())
     }
 
@@ -490,7 +500,8 @@ mod tests {
     fn a_closed_port_ends_the_question_at_once() -> anyhow::Result<()> {
         let (client, closed) = pair()?;
         let addr = closed.local_addr()?;
-        // Deaf, as in the test above: the kernel answers "port unreachable".
+        // Keep the port taken, but deaf: connected to itself, it matches no
+        // datagram from the client, so the kernel answers "port unreachable".
         closed.connect(addr)?;
         client.connect(addr)?;
         let patience = Patience {
@@ -506,6 +517,7 @@ mod tests {
             text.starts_with(&format!("nothing listens on {addr}: ")),
             "{text}"
         );
+        assert!(text.contains("port unreachable"), "{text}");
         Ok(())
     }
 
@@ -560,24 +572,12 @@ mod tests {
         Ok(())
     }
 
-    /// Set in the environment of this test binary when a test runs it again
-    /// to read what `ask` prints: stdout is the process's own, which the
-    /// test harness does not capture.
-    const PRINTING_CHILD: &str = "COMMON_DATAGRAM_TEST_CHILD";
-
     #[test]
     fn ask_says_on_stdout_what_it_drops_and_when_it_sends_again() -> anyhow::Result<()> {
-        let child = "datagram::tests::asking_twice_with_a_late_answer_queued";
-        let ran = std::process::Command::new(std::env::current_exe()?)
-            .args([child, "--exact", "--test-threads=1"])
-            .env(PRINTING_CHILD, "1")
-            .output()?;
+        // What `ask` prints goes to this process's own stdout.
+        let ran =
+            crate::rerun::run_alone("datagram::tests::asking_twice_with_a_late_answer_queued")?;
         let stdout = String::from_utf8_lossy(&ran.stdout);
-        assert!(ran.status.success(), "{stdout}");
-        assert!(
-            stdout.contains("1 passed"),
-            "the child test did not run: {stdout}"
-        );
         // The harness prints `test NAME ... ` before the test's first line.
         let said: Vec<&str> = stdout
             .lines()
@@ -602,7 +602,7 @@ mod tests {
     /// queued and two tries, then with nothing queued and one try.
     #[test]
     fn asking_twice_with_a_late_answer_queued() -> anyhow::Result<()> {
-        if std::env::var_os(PRINTING_CHILD).is_none() {
+        if !crate::rerun::in_child() {
             return Ok(());
         }
         let (client, silent) = pair()?;

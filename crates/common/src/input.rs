@@ -48,6 +48,14 @@ pub enum Quit {
     EndOfInput,
 }
 
+/// The end of input, in a chat: says (on stdout) that it counts as the quit
+/// word, and returns the word, to be sent to the peer as if typed. The
+/// Python course's peers know no other way for a chat to end.
+pub fn end_of_input_says(quit: &QuitWord) -> anyhow::Result<Vec<u8>> {
+    writeln!(crate::out(), "end of input: it counts as {quit}")?;
+    Ok(quit.as_str().as_bytes().to_vec())
+}
+
 /// What [`Typed::wait_for`] saw first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Waited {

@@ -16,6 +16,8 @@ pub mod input;
 pub mod output;
 pub mod ready;
 pub mod report;
+#[cfg(test)]
+mod rerun;
 pub mod show;
 pub mod signal;
 pub mod stage_child;
@@ -23,7 +25,7 @@ pub mod tcp_state;
 
 pub use args::{QuitWord, parse_addr};
 pub use colour::{Highlight, colour_enabled};
-pub use input::{Quit, Typed, Waited};
+pub use input::{Quit, Typed, Waited, end_of_input_says};
 pub use output::{Out, out};
 pub use ready::announce;
 pub use report::{Hint, is_timeout, run};

@@ -18,11 +18,10 @@ use std::io::{self, Write};
 /// call. Each call takes stdout's lock for that line only; [`Out::lock`]
 /// keeps it for a loop that prints a line per datagram.
 #[derive(Debug)]
-pub struct Out(io::Stdout);
+pub struct Out<W = io::Stdout>(W);
 
 /// Stdout, held locked by this thread: see [`Out::lock`].
-#[derive(Debug)]
-pub struct OutLock(io::StdoutLock<'static>);
+pub type OutLock = Out<io::StdoutLock<'static>>;
 
 /// The stdout of this process, for printing with `writeln!(out, ...)?`.
 pub fn out() -> Out {
@@ -34,7 +33,7 @@ impl Out {
     /// loop that prints a line per request saves a lock and unlock each time.
     /// Another thread that prints waits until then.
     pub fn lock(&self) -> OutLock {
-        OutLock(self.0.lock())
+        Out(self.0.lock())
     }
 }
 
@@ -75,21 +74,7 @@ pub fn is_closed_stdout(err: &anyhow::Error) -> bool {
     })
 }
 
-impl Write for Out {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.write(buf).map_err(failed)
-    }
-
-    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        self.0.write_all(buf).map_err(failed)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.0.flush().map_err(failed)
-    }
-}
-
-impl Write for OutLock {
+impl<W: Write> Write for Out<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.0.write(buf).map_err(failed)
     }
@@ -127,27 +112,11 @@ mod tests {
         assert!(!is_closed_stdout(&socket));
     }
 
-    /// Set in the environment of this test binary when a test runs it again
-    /// to read its stdout and stderr, which the test harness does not
-    /// capture when written this way.
-    const PRINTING_CHILD: &str = "COMMON_OUTPUT_TEST_CHILD";
-
     #[test]
     fn out_and_its_lock_print_at_once_and_stderr_gets_its_line() -> io::Result<()> {
-        let ran = std::process::Command::new(std::env::current_exe()?)
-            .args([
-                "output::tests::printing_every_way",
-                "--exact",
-                "--test-threads=1",
-            ])
-            .env(PRINTING_CHILD, "1")
-            .output()?;
+        // Written to this process's own stdout and stderr.
+        let ran = crate::rerun::run_alone("output::tests::printing_every_way")?;
         let stdout = String::from_utf8_lossy(&ran.stdout);
-        assert!(ran.status.success(), "{stdout}");
-        assert!(
-            stdout.contains("1 passed"),
-            "the child test did not run: {stdout}"
-        );
         // A flushed line comes out before anything written after it.
         assert!(
             stdout.contains("one\ntwo\nthree|after\nfour\nfive|after\n"),
@@ -162,7 +131,7 @@ mod tests {
     /// otherwise.
     #[test]
     fn printing_every_way() -> io::Result<()> {
-        if std::env::var_os(PRINTING_CHILD).is_none() {
+        if !crate::rerun::in_child() {
             return Ok(());
         }
         // Stdout again, without the standard library's buffer.

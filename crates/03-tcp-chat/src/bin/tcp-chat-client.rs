@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, anyhow};
 use clap::Parser;
-use common::{Quit, QuitWord, Typed, Waited, show};
+use common::{Quit, QuitWord, Typed, Waited, end_of_input_says, show};
 
 /// Lesson 3 (chat with one client), the client, also used in lesson 4 (a
 /// server that loops): connects, then you and the server take turns, you
@@ -53,7 +53,7 @@ fn chat(args: Args) -> anyhow::Result<()> {
             Some(message) => message,
             // End of input counts as the quit word, and is said as one: the
             // Python server knows no other way for a chat to end.
-            None => end_of_input(&args.quit)?,
+            None => end_of_input_says(&args.quit)?,
         };
         stream.write_all(&message).map_err(server_gone)?;
         if args.quit.matches(&message) {
@@ -66,7 +66,7 @@ fn chat(args: Args) -> anyhow::Result<()> {
         // word or Ctrl-D typed now leave at once, not after the answer.
         if let Waited::Quit(why) = typed.wait_for(&stream, &args.quit, None)? {
             if why == Quit::EndOfInput {
-                end_of_input(&args.quit)?;
+                end_of_input_says(&args.quit)?;
             }
             stream
                 .write_all(args.quit.as_str().as_bytes())
@@ -90,13 +90,6 @@ fn chat(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 // ANCHOR_END: chat
-
-/// Says that the end of input counts as the quit word, and returns the
-/// word, to be sent as if typed.
-fn end_of_input(quit: &QuitWord) -> anyhow::Result<Vec<u8>> {
-    writeln!(common::out(), "end of input: it counts as {quit}")?;
-    Ok(quit.as_str().as_bytes().to_vec())
-}
 
 /// Says plainly what a reset means here: the server's kernel threw the
 /// connection away (its process ended before accepting us, or it closed the

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
-use common::{Quit, QuitWord, Typed, Waited, show};
+use common::{Quit, QuitWord, Typed, Waited, end_of_input_says, show};
 
 /// Lesson 3 (chat with one client), the server: accepts one client, then
 /// you and the client take turns, the client first, until either side types
@@ -62,7 +62,7 @@ fn serve(args: Args) -> anyhow::Result<()> {
         // now, and the client is told with the quit word.
         if let Waited::Quit(why) = typed.wait_for(&conn, &args.quit, None)? {
             if why == Quit::EndOfInput {
-                end_of_input(&args.quit)?;
+                end_of_input_says(&args.quit)?;
             }
             conn.write_all(args.quit.as_str().as_bytes())
                 .context("cannot send")?;
@@ -87,7 +87,7 @@ fn serve(args: Args) -> anyhow::Result<()> {
         // input is said as the quit word, the one end the client knows.
         let reply = match typed.next_message()? {
             Some(reply) => reply,
-            None => end_of_input(&args.quit)?,
+            None => end_of_input_says(&args.quit)?,
         };
         conn.write_all(&reply).context("cannot send")?;
         if args.quit.matches(&reply) {
@@ -103,10 +103,3 @@ fn serve(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 // ANCHOR_END: serve
-
-/// Says that the end of input counts as the quit word, and returns the
-/// word, to be sent as if typed.
-fn end_of_input(quit: &QuitWord) -> anyhow::Result<Vec<u8>> {
-    writeln!(common::out(), "end of input: it counts as {quit}")?;
-    Ok(quit.as_str().as_bytes().to_vec())
-}

@@ -101,11 +101,7 @@ fn talk(args: Args) -> anyhow::Result<()> {
             is_answer,
         )?;
         let reply = &buf[..answer.len];
-        if reply.is_empty() {
-            writeln!(out, "reply from {}: (an empty datagram)", answer.from)?;
-        } else {
-            writeln!(out, "reply from {}: {}", answer.from, common::show(reply))?;
-        }
+        writeln!(out, "reply from {}: {}", answer.from, datagram::show(reply))?;
         if answer.is_truncated() {
             writeln!(out, "(the reply was cut: {})", answer.cut_note())?;
         }

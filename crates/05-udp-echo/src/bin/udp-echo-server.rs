@@ -60,13 +60,10 @@ fn serve(args: Args) -> anyhow::Result<()> {
         let datagram = datagram::recv_from(&socket, &mut buf).context("cannot receive")?;
         let (message, client) = (&buf[..datagram.len], datagram.from);
         // ANCHOR: print
-        if message.is_empty() {
-            // A datagram of 0 bytes is still a datagram. On TCP a read of 0
-            // bytes means "the peer closed"; UDP has nothing to close.
-            writeln!(out, "[{client}] (an empty datagram)")?;
-        } else {
-            writeln!(out, "[{client}] {}", common::show(message))?;
-        }
+        // Shown safely; a datagram of 0 bytes is still a datagram, and
+        // says so. (On TCP a read of 0 bytes means "the peer closed"; UDP
+        // has nothing to close.)
+        writeln!(out, "[{client}] {}", datagram::show(message))?;
         if datagram.is_truncated() {
             writeln!(out, "[{client}] cut: {}", datagram.cut_note())?;
         }

@@ -74,12 +74,8 @@ fn chat(args: Args) -> anyhow::Result<()> {
         }
         let reply = datagram::ask(&socket, args.addr, &line, &mut buf, patience)?;
         let text = &buf[..reply.len];
-        if text.is_empty() {
-            // The operator pressed Enter on an empty line: a datagram of 0 bytes.
-            writeln!(out, "reply from {}: (an empty datagram)", reply.from)?;
-        } else {
-            writeln!(out, "reply from {}: {}", reply.from, common::show(text))?;
-        }
+        // An empty line typed at the server comes as a datagram of 0 bytes.
+        writeln!(out, "reply from {}: {}", reply.from, datagram::show(text))?;
         if reply.is_truncated() {
             writeln!(out, "(the reply was cut: {})", reply.cut_note())?;
         }

@@ -66,16 +66,8 @@ fn serve(args: Args) -> anyhow::Result<()> {
         // The text is the client's, so it is shown escaped: an escape
         // sequence inside it cannot recolour or clear this terminal. Only
         // the highlight around it is ours.
-        let text = &buf[..message.len];
-        if text.is_empty() {
-            writeln!(out, "message from [{client}]: (an empty datagram)")?;
-        } else {
-            writeln!(
-                out,
-                "message from [{client}]: {}",
-                Highlight(common::show(text))
-            )?;
-        }
+        let text = datagram::show(&buf[..message.len]);
+        writeln!(out, "message from [{client}]: {}", Highlight(text))?;
         // ANCHOR_END: show
         if message.is_truncated() {
             writeln!(out, "(the message was cut: {})", message.cut_note())?;

@@ -71,7 +71,7 @@ fn ask_the_time(args: Args) -> anyhow::Result<()> {
             out,
             "reply from {}: {}",
             answer.from,
-            common::show(&buf[..answer.len])
+            datagram::show(&buf[..answer.len])
         )?;
         if answer.is_truncated() {
             writeln!(out, "(the reply was cut: {})", answer.cut_note())?;
