@@ -12,6 +12,7 @@
 pub mod args;
 pub mod colour;
 pub mod datagram;
+pub mod framing;
 pub mod input;
 pub mod output;
 pub mod ready;

@@ -1,0 +1,460 @@
+//! Framing: getting messages back out of a TCP byte stream.
+//!
+//! TCP delivers bytes, in order, and nothing else: not where one `send`
+//! ended and the next began. A program that wants messages must mark their
+//! ends in the bytes themselves. Lesson 9 shows the two usual ways, and this
+//! module holds them so that later lessons (the chat room) use the same code:
+//!
+//! - **lines**: every message ends with `\n`, and the message may not
+//!   contain one. [`read_line`] reads up to the next `\n` from a buffered
+//!   reader; [`LineDecoder`] does the same for a program that gets its bytes
+//!   in pieces of its own choosing (a non-blocking server).
+//! - **a length prefix**: every message is sent as its length in 4 bytes,
+//!   big-endian, then the message. [`write_frame`] and [`read_frame`].
+//!
+//! Both refuse a message over a maximum length before they store it, so
+//! that a peer cannot make the program allocate what it likes, and both say
+//! when the stream ended in the middle of a message.
+
+use std::fmt;
+use std::io::{self, BufRead, Read, Write};
+
+/// The longest message the course's framed lessons accept by default:
+/// 64 KiB, not counting the `\n` or the 4-byte prefix.
+pub const MAX_MESSAGE: usize = 64 * 1024;
+
+/// The size of the length prefix: a `u32`, big-endian ("network byte order").
+pub const PREFIX_LEN: usize = 4;
+
+/// What can go wrong while reading one framed message.
+#[derive(Debug)]
+pub enum FrameError {
+    /// More than `limit` bytes came without a `\n`. The rest of the line is
+    /// still in the stream: the reader cannot find the next message's start.
+    LineTooLong { limit: usize },
+    /// The stream ended after `got` bytes of a line, before its `\n`.
+    LineCut { got: usize },
+    /// A prefix announced `announced` bytes, more than `limit`. Nothing of
+    /// that size was allocated.
+    FrameTooLong { announced: u64, limit: usize },
+    /// The stream ended inside a frame: of the `expected` bytes (the prefix,
+    /// or the payload it announced), only `got` came.
+    FrameCut {
+        part: FramePart,
+        expected: usize,
+        got: usize,
+    },
+    /// The socket itself failed (a reset, say).
+    Io(io::Error),
+}
+
+/// Which part of a length-prefixed frame the stream ended in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FramePart {
+    Prefix,
+    Payload,
+}
+
+impl fmt::Display for FrameError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FrameError::LineTooLong { limit } => {
+                write!(f, "line too long: no newline in the first {limit} bytes")
+            }
+            FrameError::LineCut { got } => {
+                write!(
+                    f,
+                    "line cut: the stream ended after {got} bytes, before a newline"
+                )
+            }
+            FrameError::FrameTooLong { announced, limit } => write!(
+                f,
+                "frame too long: the prefix announces {announced} bytes, the limit is {limit}"
+            ),
+            FrameError::FrameCut {
+                part,
+                expected,
+                got,
+            } => {
+                let part = match part {
+                    FramePart::Prefix => "length prefix",
+                    FramePart::Payload => "payload",
+                };
+                write!(
+                    f,
+                    "frame cut: the stream ended {} bytes short ({got} of the {expected}-byte {part} came)",
+                    expected - got
+                )
+            }
+            FrameError::Io(err) => write!(f, "{err}"),
+        }
+    }
+}
+
+impl std::error::Error for FrameError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            FrameError::Io(err) => Some(err),
+            _ => None,
+        }
+    }
+}
+
+impl From<io::Error> for FrameError {
+    fn from(err: io::Error) -> Self {
+        FrameError::Io(err)
+    }
+}
+
+// ANCHOR: read_line
+/// Reads one line into `line` (emptied first), without its `\n`.
+///
+/// `Ok(false)` means the stream ended cleanly, between two lines. A line
+/// longer than `max` bytes is refused once `max + 1` bytes have come
+/// without a newline: no more than that is ever stored.
+///
+/// Only `\n` is taken off: a `\r` before it (from a peer such as `telnet`)
+/// is part of the message, as any other byte is.
+pub fn read_line(
+    reader: &mut impl BufRead,
+    max: usize,
+    line: &mut Vec<u8>,
+) -> Result<bool, FrameError> {
+    line.clear();
+    // read_until copies bytes out of the reader's buffer (refilled by one
+    // read() at a time) until it copies a `\n`. `take` stops it after
+    // max + 1 bytes, so a peer that never sends a newline cannot make the
+    // line grow without end.
+    let limit = u64::try_from(max).unwrap_or(u64::MAX).saturating_add(1);
+    let n = reader.by_ref().take(limit).read_until(b'\n', line)?;
+    if n == 0 {
+        return Ok(false);
+    }
+    if line.last() == Some(&b'\n') {
+        line.pop();
+        return Ok(true);
+    }
+    if line.len() > max {
+        Err(FrameError::LineTooLong { limit: max })
+    } else {
+        Err(FrameError::LineCut { got: line.len() })
+    }
+}
+// ANCHOR_END: read_line
+
+/// Writes `line` and its `\n`. A line that contains a `\n` would arrive as
+/// two: it is refused.
+pub fn write_line(writer: &mut impl Write, line: &[u8]) -> io::Result<()> {
+    if line.contains(&b'\n') {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "a line cannot contain a newline: it would arrive as two lines",
+        ));
+    }
+    writer.write_all(line)?;
+    writer.write_all(b"\n")
+}
+
+// ANCHOR: write_frame
+/// Writes `payload` as one frame: its length in 4 bytes, big-endian, then
+/// the payload itself.
+pub fn write_frame(writer: &mut impl Write, payload: &[u8]) -> io::Result<()> {
+    let len = u32::try_from(payload.len()).map_err(|_| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "a frame carries at most 4 GiB - 1 bytes",
+        )
+    })?;
+    // to_be_bytes: the most significant byte first, the order every
+    // network protocol uses, whatever this machine's own order is.
+    writer.write_all(&len.to_be_bytes())?;
+    // write_all, not write: write() may take fewer bytes than it was given
+    // (the kernel's send buffer was nearly full) and says how many it took.
+    // write_all calls it again with the rest until all are taken.
+    writer.write_all(payload)
+}
+// ANCHOR_END: write_frame
+
+// ANCHOR: read_frame
+/// Reads one frame's payload into `payload` (emptied first).
+///
+/// `Ok(false)` means the stream ended cleanly, between two frames. A prefix
+/// that announces more than `max` bytes is refused before anything is
+/// allocated for it; a stream that ends inside a frame says how much of it
+/// came.
+pub fn read_frame(
+    reader: &mut impl Read,
+    max: usize,
+    payload: &mut Vec<u8>,
+) -> Result<bool, FrameError> {
+    payload.clear();
+    let mut prefix = [0; PREFIX_LEN];
+    match read_full(reader, &mut prefix)? {
+        0 => return Ok(false),
+        PREFIX_LEN => {}
+        got => {
+            return Err(FrameError::FrameCut {
+                part: FramePart::Prefix,
+                expected: PREFIX_LEN,
+                got,
+            });
+        }
+    }
+    let announced = u32::from_be_bytes(prefix);
+    // Check the length before allocating: a prefix of 0xFFFFFFFF would
+    // otherwise ask for 4 GiB of memory on one peer's word.
+    let len = match usize::try_from(announced) {
+        Ok(len) if len <= max => len,
+        _ => {
+            return Err(FrameError::FrameTooLong {
+                announced: announced.into(),
+                limit: max,
+            });
+        }
+    };
+    payload.resize(len, 0);
+    let got = read_full(reader, payload)?;
+    if got < len {
+        payload.truncate(got);
+        return Err(FrameError::FrameCut {
+            part: FramePart::Payload,
+            expected: len,
+            got,
+        });
+    }
+    Ok(true)
+}
+
+/// Fills `buf` with as many read() calls as it takes, and returns how many
+/// bytes came: `buf.len()`, or fewer if the stream ended first. This is
+/// std's `read_exact`, except that `read_exact` does not say how far it got
+/// before the end.
+fn read_full(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match reader.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(filled)
+}
+// ANCHOR_END: read_frame
+
+/// Line framing for a program that reads bytes in pieces of its own (a
+/// non-blocking server reads whatever a socket has, whenever it is ready):
+/// [`push`](Self::push) what came, then take the complete lines out with
+/// [`next_line`](Self::next_line).
+///
+/// It never holds more than `max + 1` bytes of an unfinished line: past
+/// that, [`next_line`](Self::next_line) says the line is too long.
+#[derive(Debug)]
+pub struct LineDecoder {
+    buf: Vec<u8>,
+    /// How far `buf` has been searched for a `\n` already.
+    searched: usize,
+    max: usize,
+}
+
+impl LineDecoder {
+    /// A decoder for lines of at most `max` bytes.
+    pub fn new(max: usize) -> Self {
+        LineDecoder {
+            buf: Vec::new(),
+            searched: 0,
+            max,
+        }
+    }
+
+    /// Adds bytes that came from the stream.
+    pub fn push(&mut self, bytes: &[u8]) {
+        self.buf.extend_from_slice(bytes);
+    }
+
+    /// The next complete line, without its `\n`; `Ok(None)` when no complete
+    /// line is buffered yet. After [`FrameError::LineTooLong`] the decoder
+    /// cannot find where the next line begins: drop the connection.
+    pub fn next_line(&mut self) -> Result<Option<Vec<u8>>, FrameError> {
+        match self.buf[self.searched..].iter().position(|&b| b == b'\n') {
+            Some(at) => {
+                let end = self.searched + at;
+                if end > self.max {
+                    return Err(FrameError::LineTooLong { limit: self.max });
+                }
+                let mut line: Vec<u8> = self.buf.drain(..=end).collect();
+                line.pop();
+                self.searched = 0;
+                Ok(Some(line))
+            }
+            None if self.buf.len() > self.max => Err(FrameError::LineTooLong { limit: self.max }),
+            None => {
+                self.searched = self.buf.len();
+                Ok(None)
+            }
+        }
+    }
+
+    /// How many bytes of an unfinished line are buffered.
+    pub fn pending(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Called at the end of the stream: an error if a line was left without
+    /// its `\n`.
+    pub fn finish(&self) -> Result<(), FrameError> {
+        match self.buf.len() {
+            0 => Ok(()),
+            got => Err(FrameError::LineCut { got }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{BufReader, Cursor};
+
+    /// A reader that returns at most `step` bytes per read, as a socket may.
+    struct Trickle<'a> {
+        data: &'a [u8],
+        step: usize,
+    }
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.step.min(buf.len()).min(self.data.len());
+            buf[..n].copy_from_slice(&self.data[..n]);
+            self.data = &self.data[n..];
+            Ok(n)
+        }
+    }
+
+    fn lines_of(data: &[u8], max: usize) -> (Vec<Vec<u8>>, Option<FrameError>) {
+        let mut reader = BufReader::with_capacity(3, Trickle { data, step: 2 });
+        let mut lines = Vec::new();
+        let mut line = Vec::new();
+        loop {
+            match read_line(&mut reader, max, &mut line) {
+                Ok(true) => lines.push(line.clone()),
+                Ok(false) => return (lines, None),
+                Err(err) => return (lines, Some(err)),
+            }
+        }
+    }
+
+    #[test]
+    fn lines_come_back_whatever_the_reads_were() {
+        let (lines, end) = lines_of(b"one\n\ntwo\r\nthree\n", 5);
+        assert_eq!(lines, [&b"one"[..], b"", b"two\r", b"three"]);
+        assert!(end.is_none());
+    }
+
+    #[test]
+    fn a_line_of_exactly_max_bytes_passes_and_one_more_is_refused() {
+        let (lines, end) = lines_of(b"12345\n123456\nnext\n", 5);
+        assert_eq!(lines, [b"12345"]);
+        assert!(matches!(end, Some(FrameError::LineTooLong { limit: 5 })));
+    }
+
+    #[test]
+    fn a_line_without_its_newline_at_the_end_is_cut() {
+        let (lines, end) = lines_of(b"one\ntw", 5);
+        assert_eq!(lines, [b"one"]);
+        assert!(matches!(end, Some(FrameError::LineCut { got: 2 })));
+    }
+
+    #[test]
+    fn frames_round_trip_including_empty_ones() -> Result<(), FrameError> {
+        let mut stream = Vec::new();
+        for payload in [&b"hello"[..], b"", b"\n\0\xff"] {
+            write_frame(&mut stream, payload)?;
+        }
+        let mut reader = Trickle {
+            data: &stream,
+            step: 3,
+        };
+        let mut payload = Vec::new();
+        let mut got = Vec::new();
+        while read_frame(&mut reader, 16, &mut payload)? {
+            got.push(payload.clone());
+        }
+        assert_eq!(got, [&b"hello"[..], b"", b"\n\0\xff"]);
+        Ok(())
+    }
+
+    #[test]
+    fn a_huge_prefix_is_refused_before_anything_is_allocated() {
+        let mut reader = Cursor::new([0xFF, 0xFF, 0xFF, 0xFF, b'x']);
+        let mut payload = Vec::new();
+        let err = read_frame(&mut reader, MAX_MESSAGE, &mut payload);
+        assert!(matches!(
+            err,
+            Err(FrameError::FrameTooLong {
+                announced: 0xFFFF_FFFF,
+                limit: MAX_MESSAGE
+            })
+        ));
+        assert_eq!(payload.capacity(), 0);
+    }
+
+    #[test]
+    fn a_frame_cut_by_the_end_says_how_much_was_missing() {
+        let mut payload = Vec::new();
+        let err = read_frame(&mut Cursor::new([0, 0, 0, 10, 1, 2, 3]), 16, &mut payload);
+        let Err(err) = err else {
+            panic!("a cut frame was accepted");
+        };
+        assert_eq!(
+            err.to_string(),
+            "frame cut: the stream ended 7 bytes short (3 of the 10-byte payload came)"
+        );
+        let err = read_frame(&mut Cursor::new([0, 0]), 16, &mut payload);
+        assert!(matches!(
+            err,
+            Err(FrameError::FrameCut {
+                part: FramePart::Prefix,
+                expected: 4,
+                got: 2
+            })
+        ));
+    }
+
+    #[test]
+    fn write_line_refuses_a_newline_inside() {
+        let mut out = Vec::new();
+        assert!(write_line(&mut out, b"a\nb").is_err());
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn the_decoder_finds_lines_across_pieces_and_bounds_its_buffer() {
+        let mut decoder = LineDecoder::new(4);
+        decoder.push(b"ab");
+        assert!(matches!(decoder.next_line(), Ok(None)));
+        decoder.push(b"\ncd\nef");
+        assert_eq!(decoder.next_line().ok().flatten(), Some(b"ab".to_vec()));
+        assert_eq!(decoder.next_line().ok().flatten(), Some(b"cd".to_vec()));
+        assert!(matches!(decoder.next_line(), Ok(None)));
+        assert!(matches!(
+            decoder.finish(),
+            Err(FrameError::LineCut { got: 2 })
+        ));
+        decoder.push(b"ghi");
+        assert!(matches!(
+            decoder.next_line(),
+            Err(FrameError::LineTooLong { limit: 4 })
+        ));
+        let mut decoder = LineDecoder::new(4);
+        decoder.push(b"12345\n");
+        assert!(matches!(
+            decoder.next_line(),
+            Err(FrameError::LineTooLong { limit: 4 })
+        ));
+        let mut decoder = LineDecoder::new(4);
+        decoder.push(b"1234\n");
+        assert_eq!(decoder.next_line().ok().flatten(), Some(b"1234".to_vec()));
+        assert!(decoder.finish().is_ok());
+    }
+}
