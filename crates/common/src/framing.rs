@@ -17,7 +17,9 @@
 //! when the stream ended in the middle of a message.
 
 use std::fmt;
-use std::io::{self, BufRead, Read, Write};
+use std::io::{self, BufRead, IoSlice, Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::time::{Duration, Instant};
 
 /// The longest message the course's framed lessons accept by default:
 /// 64 KiB, not counting the `\n` or the 4-byte prefix.
@@ -142,8 +144,8 @@ pub fn read_line(
 }
 // ANCHOR_END: read_line
 
-/// Writes `line` and its `\n`. A line that contains a `\n` would arrive as
-/// two: it is refused.
+/// Writes `line` and its `\n`, in one write. A line that contains a `\n`
+/// would arrive as two: it is refused.
 pub fn write_line(writer: &mut impl Write, line: &[u8]) -> io::Result<()> {
     if line.contains(&b'\n') {
         return Err(io::Error::new(
@@ -151,8 +153,7 @@ pub fn write_line(writer: &mut impl Write, line: &[u8]) -> io::Result<()> {
             "a line cannot contain a newline: it would arrive as two lines",
         ));
     }
-    writer.write_all(line)?;
-    writer.write_all(b"\n")
+    write_all_of(writer, &mut [IoSlice::new(line), IoSlice::new(b"\n")])
 }
 
 // ANCHOR: write_frame
@@ -167,13 +168,32 @@ pub fn write_frame(writer: &mut impl Write, payload: &[u8]) -> io::Result<()> {
     })?;
     // to_be_bytes: the most significant byte first, the order every
     // network protocol uses, whatever this machine's own order is.
-    writer.write_all(&len.to_be_bytes())?;
-    // write_all, not write: write() may take fewer bytes than it was given
-    // (the kernel's send buffer was nearly full) and says how many it took.
-    // write_all calls it again with the rest until all are taken.
-    writer.write_all(payload)
+    let prefix = len.to_be_bytes();
+    // Prefix and payload leave in one write: written apart, the 4 bytes
+    // would go out alone, and Nagle's algorithm would hold the payload back
+    // until the peer acknowledged them (up to 40 ms, with delayed ACKs).
+    write_all_of(writer, &mut [IoSlice::new(&prefix), IoSlice::new(payload)])
 }
 // ANCHOR_END: write_frame
+
+/// Writes every byte of `parts`, in order, with as few write() calls as the
+/// kernel allows: `writev()` takes several buffers in one call.
+///
+/// A write may take fewer bytes than it was given (the kernel's send buffer
+/// was nearly full) and says how many it took: the loop goes on with the
+/// rest, as `write_all` does for one buffer.
+fn write_all_of(writer: &mut impl Write, mut parts: &mut [IoSlice<'_>]) -> io::Result<()> {
+    IoSlice::advance_slices(&mut parts, 0);
+    while !parts.is_empty() {
+        match writer.write_vectored(parts) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => IoSlice::advance_slices(&mut parts, n),
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(())
+}
 
 // ANCHOR: read_frame
 /// Reads one frame's payload into `payload` (emptied first).
@@ -242,6 +262,33 @@ fn read_full(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
     Ok(filled)
 }
 // ANCHOR_END: read_frame
+
+/// Closes a connection whose peer may still be sending, without losing what
+/// we sent last (an error message, say).
+///
+/// Closing a socket while bytes from the peer wait unread in its receive
+/// queue makes the kernel send RST instead of FIN, and a RST makes the
+/// peer's kernel throw away what its program had not read yet: our last
+/// message among it. So: send FIN (`shutdown(Write)`), then read and discard
+/// what the peer still sends, for at most 1 MiB or one second, then close.
+pub fn close_gently(stream: TcpStream) {
+    let _ = stream.shutdown(Shutdown::Write);
+    let deadline = Instant::now() + Duration::from_secs(1);
+    let mut left: usize = 1 << 20;
+    let mut sink = [0; 8192];
+    while left > 0 {
+        let Some(wait) = deadline.checked_duration_since(Instant::now()) else {
+            break;
+        };
+        if wait.is_zero() || stream.set_read_timeout(Some(wait)).is_err() {
+            break;
+        }
+        match (&stream).read(&mut sink) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => left = left.saturating_sub(n),
+        }
+    }
+}
 
 /// Line framing for a program that reads bytes in pieces of its own (a
 /// non-blocking server reads whatever a socket has, whenever it is ready):

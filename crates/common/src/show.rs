@@ -36,6 +36,43 @@ pub fn show(bytes: &[u8]) -> Shown<'_> {
     Shown(trim_line_ending(bytes))
 }
 
+/// Like [`show`], for text that may be long: when it shows as more than
+/// `2 * keep + 5` characters, only its first and last `keep` characters are
+/// kept, with ` … ` between them.
+///
+/// ```
+/// assert_eq!(common::show::ends(b"short", 4), "short");
+/// assert_eq!(common::show::ends(b"abcdefghijklmnopqrstuvwxyz", 4), "abcd … wxyz");
+/// ```
+pub fn ends(bytes: &[u8], keep: usize) -> String {
+    // A character is at most 4 bytes: the first and last `4 * window` bytes
+    // hold more than enough characters, and a long message is never
+    // formatted whole.
+    let window = 4 * (keep + 3);
+    if bytes.len() <= 2 * window {
+        let text = show(bytes).to_string();
+        let count = text.chars().count();
+        if count <= 2 * keep + 5 {
+            return text;
+        }
+        let head: String = text.chars().take(keep).collect();
+        let tail: String = text.chars().skip(count - keep).collect();
+        return format!("{head} … {tail}");
+    }
+    let bytes = trim_line_ending(bytes);
+    let head: String = show(&bytes[..window])
+        .to_string()
+        .chars()
+        .take(keep)
+        .collect();
+    let tail = show(&bytes[bytes.len() - window..]).to_string();
+    let tail: String = tail
+        .chars()
+        .skip(tail.chars().count().saturating_sub(keep))
+        .collect();
+    format!("{head} … {tail}")
+}
+
 impl fmt::Display for Shown<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for chunk in self.0.utf8_chunks() {
@@ -82,6 +119,19 @@ fn write_escaped(f: &mut fmt::Formatter<'_>, c: char) -> fmt::Result {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn ends_keeps_the_first_and_last_characters_of_long_text() {
+        let text = "流里只有字节".repeat(100);
+        assert_eq!(super::ends(text.as_bytes(), 3), "流里只 … 有字节");
+        // Cut in the middle of a character at both ends: U+FFFD shows where.
+        let cut = &text.as_bytes()[1..text.len() - 1];
+        // Two stray continuation bytes show as two.
+        assert_eq!(super::ends(cut, 3), "\u{fffd}\u{fffd}里 … 有字\u{fffd}");
+        let mut long = vec![b'a'; 5000];
+        long.extend_from_slice(b"\x1bz\n");
+        assert_eq!(super::ends(&long, 6), "aaaaaa … a\\x1bz");
+    }
+
     use super::*;
 
     #[test]

@@ -112,6 +112,47 @@ impl fmt::Display for TcpState {
 /// lists it now, or `None` when the kernel holds no such connection any
 /// more (it ended, or never was). Connections in TIME_WAIT are listed.
 pub fn state_of(local: SocketAddr, remote: SocketAddr) -> io::Result<Option<TcpState>> {
+    Ok(find(local, remote)?.map(|entry| entry.state))
+}
+
+/// How many bytes the kernel holds for one open connection, in its two
+/// queues (the `tx_queue` and `rx_queue` columns of `/proc/net/tcp`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Queues {
+    /// Sent by the program, not yet acknowledged by the peer's kernel.
+    pub unacknowledged: u32,
+    /// Arrived and acknowledged, not yet read by the program.
+    pub unread: u32,
+}
+
+/// The queues of the open connection from `local` to `remote`, or `None`
+/// when the kernel holds no such connection.
+pub fn queues_of(local: SocketAddr, remote: SocketAddr) -> io::Result<Option<Queues>> {
+    Ok(find(local, remote)?.map(|entry| entry.queues))
+}
+
+/// Waits until the peer's kernel has acknowledged every byte sent on the
+/// connection from `local` to `remote` (so that they wait in its receive
+/// queue), checking every millisecond until `limit` has passed. Says
+/// whether they were.
+pub fn wait_acknowledged(
+    local: SocketAddr,
+    remote: SocketAddr,
+    limit: std::time::Duration,
+) -> io::Result<bool> {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        match queues_of(local, remote)? {
+            Some(queues) if queues.unacknowledged == 0 => return Ok(true),
+            None => return Ok(false),
+            Some(_) if std::time::Instant::now() >= deadline => return Ok(false),
+            Some(_) => std::thread::sleep(std::time::Duration::from_millis(1)),
+        }
+    }
+}
+
+/// The kernel's line for the connection from `local` to `remote`.
+fn find(local: SocketAddr, remote: SocketAddr) -> io::Result<Option<Entry>> {
     let wanted = (canonical(local), canonical(remote));
     for file in ["/proc/net/tcp", "/proc/net/tcp6"] {
         let table = match fs::read_to_string(file) {
@@ -122,13 +163,21 @@ pub fn state_of(local: SocketAddr, remote: SocketAddr) -> io::Result<Option<TcpS
         };
         let found = table
             .lines()
-            .filter_map(parse_line)
-            .find(|(l, r, _)| (canonical(*l), canonical(*r)) == wanted);
-        if let Some((_, _, state)) = found {
-            return Ok(Some(state));
+            .filter_map(parse_entry)
+            .find(|entry| (canonical(entry.local), canonical(entry.remote)) == wanted);
+        if found.is_some() {
+            return Ok(found);
         }
     }
     Ok(None)
+}
+
+/// One line of the kernel's table, the columns this module reads.
+struct Entry {
+    local: SocketAddr,
+    remote: SocketAddr,
+    state: TcpState,
+    queues: Queues,
 }
 
 /// An address with an IPv4-mapped IPv6 address (`::ffff:127.0.0.1`) turned
@@ -139,13 +188,30 @@ fn canonical(addr: SocketAddr) -> SocketAddr {
 
 /// One line of `/proc/net/tcp` or `tcp6`: local address, remote address,
 /// state. `None` for the header line or anything else unexpected.
+#[cfg(test)]
 fn parse_line(line: &str) -> Option<(SocketAddr, SocketAddr, TcpState)> {
+    parse_entry(line).map(|entry| (entry.local, entry.remote, entry.state))
+}
+
+/// One line of `/proc/net/tcp` or `tcp6`, or `None` for the header line or
+/// anything else unexpected.
+fn parse_entry(line: &str) -> Option<Entry> {
     let mut fields = line.split_whitespace();
     let _slot = fields.next()?;
     let local = parse_address(fields.next()?)?;
     let remote = parse_address(fields.next()?)?;
     let state = TcpState::from_number(u8::from_str_radix(fields.next()?, 16).ok()?)?;
-    Some((local, remote, state))
+    let (tx, rx) = fields.next()?.split_once(':')?;
+    let queues = Queues {
+        unacknowledged: u32::from_str_radix(tx, 16).ok()?,
+        unread: u32::from_str_radix(rx, 16).ok()?,
+    };
+    Some(Entry {
+        local,
+        remote,
+        state,
+        queues,
+    })
 }
 
 /// `0100007F:1F90` (IPv4) or 32 hexadecimal digits and a port (IPv6).
@@ -285,6 +351,36 @@ mod tests {
     fn a_connection_that_never_was_is_not_found() -> anyhow::Result<()> {
         let nowhere = "127.0.0.1:1".parse()?;
         assert_eq!(state_of(nowhere, nowhere)?, None);
+        Ok(())
+    }
+
+    #[test]
+    fn the_queues_show_bytes_acknowledged_but_not_read() -> anyhow::Result<()> {
+        use std::io::Write;
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let server_addr = listener.local_addr()?;
+        let mut client = TcpStream::connect(server_addr)?;
+        let client_addr = client.local_addr()?;
+        let (mut server, _) = listener.accept()?;
+        client.write_all(b"twelve bytes")?;
+        assert!(wait_acknowledged(
+            client_addr,
+            server_addr,
+            std::time::Duration::from_secs(5)
+        )?);
+        assert_eq!(
+            queues_of(server_addr, client_addr)?,
+            Some(Queues {
+                unacknowledged: 0,
+                unread: 12
+            })
+        );
+        let mut buf = [0; 64];
+        assert_eq!(server.read(&mut buf)?, 12);
+        assert_eq!(
+            queues_of(server_addr, client_addr)?.map(|q| q.unread),
+            Some(0)
+        );
         Ok(())
     }
 }

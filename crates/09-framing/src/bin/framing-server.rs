@@ -1,0 +1,269 @@
+//! Lesson 9, the server: the same TCP stream read three ways. Without
+//! framing, one read() each time its operator presses Enter, to show where
+//! the bytes of the client's messages really fall; then with lines, and with
+//! a length prefix, one whole message at a time, each echoed back. (In the
+//! Python course every server does one `recv(1024)` per message: this lesson
+//! shows why that only works by luck.)
+
+use std::io::{BufReader, BufWriter, ErrorKind, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, ValueEnum};
+use common::framing::{self, FrameError};
+use common::{Quit, QuitWord, Typed, Waited, tcp_state};
+
+/// Lesson 9 (framing a byte stream), the server. `--framing none`: press
+/// Enter to make one read() of up to 1024 bytes, and see how the client's
+/// messages were glued or split. `--framing lines` or `length`: reads whole
+/// messages and echoes each back in the same framing; a message over
+/// --max bytes, or one cut by the end of the stream, is refused and the
+/// server goes on with the next client. Ctrl-C stops it.
+#[derive(Parser)]
+#[command(name = env!("CARGO_BIN_NAME"), version)]
+struct Args {
+    /// Where to listen (port 0 lets the kernel pick a free port).
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:8900",
+          value_parser = common::parse_addr)]
+    addr: SocketAddr,
+    /// How the stream is cut into messages.
+    #[arg(long, value_enum, default_value_t = Framing::None)]
+    framing: Framing,
+    /// The longest message accepted, in bytes (without the newline or the
+    /// 4-byte prefix).
+    #[arg(long, value_name = "BYTES", default_value_t = framing::MAX_MESSAGE)]
+    max: usize,
+    /// With `--framing none`: the word that drops the client (the end of
+    /// your input stops the server).
+    #[arg(long, value_name = "WORD", default_value_t)]
+    quit: QuitWord,
+}
+
+/// The three ways of reading the stream.
+#[derive(Clone, Copy, ValueEnum)]
+enum Framing {
+    /// No framing: one read() at a time, as the Python course does.
+    None,
+    /// Each message ends with a newline.
+    Lines,
+    /// Each message is its length in 4 bytes, big-endian, then its bytes.
+    Length,
+}
+
+fn main() -> ExitCode {
+    common::run(9, serve)
+}
+
+fn serve(args: Args) -> anyhow::Result<()> {
+    common::stop_on_ctrl_c("server")?;
+    let listener =
+        TcpListener::bind(args.addr).with_context(|| format!("cannot listen on {}", args.addr))?;
+    common::announce(listener.local_addr()?)?;
+    match args.framing {
+        Framing::None => read_unframed(&listener, &args.quit),
+        Framing::Lines | Framing::Length => loop {
+            // One client at a time, as in lesson 4: lesson 13 serves many.
+            let (conn, client) = listener.accept().context("accept failed")?;
+            writeln!(common::out(), "connection from {client}")?;
+            // TCP_NODELAY: send each echo at once. Nagle's algorithm would
+            // hold a short tail back until the client acknowledged what went
+            // before, and the client's kernel delays its ACKs: up to 40 ms
+            // lost per message, for nothing, since each echo is one write.
+            conn.set_nodelay(true).context("cannot set TCP_NODELAY")?;
+            match args.framing {
+                Framing::Lines => echo_lines(conn, client, args.max)?,
+                _ => echo_frames(conn, client, args.max)?,
+            }
+        },
+    }
+}
+
+// ANCHOR: unframed
+/// No framing: each Enter makes one read() of up to 1024 bytes, and shows
+/// what the kernel had collected for it.
+fn read_unframed(listener: &TcpListener, quit: &QuitWord) -> anyhow::Result<()> {
+    let mut out = common::out();
+    let mut typed = Typed::new("Enter reads once> ")?;
+    let mut buf = [0; common::BUFFER_SIZE];
+    loop {
+        writeln!(out, "waiting for a client")?;
+        if let Waited::Quit(Quit::EndOfInput) = typed.wait_for(listener, quit, None)? {
+            writeln!(out, "end of input: the server stops")?;
+            return Ok(());
+        }
+        let (mut conn, client) = listener.accept().context("accept failed")?;
+        let local = conn.local_addr()?;
+        writeln!(out, "connection from {client}: press Enter to read once")?;
+        for reads in 1.. {
+            match typed.next_line()? {
+                None => {
+                    writeln!(out, "end of input: the server stops")?;
+                    return Ok(());
+                }
+                Some(line) if quit.matches(&line) => {
+                    writeln!(out, "you said {quit}: dropping {client}")?;
+                    break;
+                }
+                Some(_) => {}
+            }
+            // What the client's bytes became is decided before we read: the
+            // kernel has been acknowledging them into this connection's
+            // receive queue, one after the other, with no marks between.
+            if let Some(queues) = tcp_state::queues_of(local, client)? {
+                writeln!(out, "the kernel holds {} unread bytes", queues.unread)?;
+            }
+            // Nothing there yet: read() would block, so wait for the socket
+            // (or the keyboard) first.
+            if let Waited::Quit(Quit::EndOfInput) = typed.wait_for(&conn, quit, None)? {
+                writeln!(out, "end of input: the server stops")?;
+                return Ok(());
+            }
+            // recv(1024): whatever is queued, up to 1024 bytes. Not "one
+            // message": the kernel does not know where a message ends.
+            let n = match conn.read(&mut buf) {
+                Ok(n) => n,
+                Err(err) if err.kind() == ErrorKind::ConnectionReset => {
+                    writeln!(out, "read {reads}: {client} reset the connection")?;
+                    break;
+                }
+                Err(err) => {
+                    writeln!(
+                        out,
+                        "read {reads}: cannot receive ({err}); dropping {client}"
+                    )?;
+                    break;
+                }
+            };
+            if n == 0 {
+                writeln!(out, "read {reads}: 0 bytes: {client} closed the connection")?;
+                break;
+            }
+            // A character of UTF-8 is up to 4 bytes; a read can end in the
+            // middle of one, and decoding that read alone shows U+FFFD.
+            let text = common::show::ends(&buf[..n], 16);
+            writeln!(out, "read {reads}: {n} bytes: {text}")?;
+        }
+    }
+}
+// ANCHOR_END: unframed
+
+// ANCHOR: lines
+/// Line framing: read up to each newline, echo the line back with its
+/// newline.
+fn echo_lines(conn: TcpStream, client: SocketAddr, max: usize) -> anyhow::Result<()> {
+    let mut out = common::out();
+    // BufReader reads the socket in pieces of 8 KiB and hands out lines from
+    // them; BufWriter gathers our echoes into few write() calls.
+    let mut reader = BufReader::new(conn.try_clone().context("cannot clone the socket")?);
+    let mut writer = BufWriter::new(conn);
+    let mut line = Vec::new();
+    for number in 1.. {
+        match framing::read_line(&mut reader, max, &mut line) {
+            Ok(true) => {}
+            Ok(false) => {
+                writeln!(
+                    out,
+                    "{client} closed the connection after {} lines",
+                    number - 1
+                )?;
+                break;
+            }
+            Err(err) => return refuse(writer, client, &err, framing::write_line),
+        }
+        writeln!(out, "line {number}: {}", describe(&line, "an empty line"))?;
+        // Flush before the next read() could block: every echo of what has
+        // arrived is on its way before we wait for more.
+        let sent = framing::write_line(&mut writer, &line).and_then(|()| {
+            if reader.buffer().is_empty() {
+                writer.flush()
+            } else {
+                Ok(())
+            }
+        });
+        if let Err(err) = sent {
+            writeln!(out, "{client}: cannot send the echo ({err}); dropping it")?;
+            break;
+        }
+    }
+    Ok(())
+}
+// ANCHOR_END: lines
+
+// ANCHOR: length
+/// Length-prefix framing: read 4 bytes of length, then that many bytes;
+/// echo the frame back.
+fn echo_frames(conn: TcpStream, client: SocketAddr, max: usize) -> anyhow::Result<()> {
+    let mut out = common::out();
+    let mut reader = BufReader::new(conn.try_clone().context("cannot clone the socket")?);
+    let mut writer = BufWriter::new(conn);
+    let mut frame = Vec::new();
+    for number in 1.. {
+        match framing::read_frame(&mut reader, max, &mut frame) {
+            Ok(true) => {}
+            Ok(false) => {
+                writeln!(
+                    out,
+                    "{client} closed the connection after {} frames",
+                    number - 1
+                )?;
+                break;
+            }
+            Err(err) => return refuse(writer, client, &err, framing::write_frame),
+        }
+        writeln!(
+            out,
+            "frame {number}: {}",
+            describe(&frame, "an empty frame")
+        )?;
+        let sent = framing::write_frame(&mut writer, &frame).and_then(|()| {
+            if reader.buffer().is_empty() {
+                writer.flush()
+            } else {
+                Ok(())
+            }
+        });
+        if let Err(err) = sent {
+            writeln!(out, "{client}: cannot send the echo ({err}); dropping it")?;
+            break;
+        }
+    }
+    Ok(())
+}
+// ANCHOR_END: length
+
+/// How a message is shown: its size and its text, or what it is when it has
+/// none. Bytes that are not UTF-8 show as U+FFFD and controls escaped, so
+/// nothing a client sends reaches the terminal raw.
+fn describe(message: &[u8], empty: &str) -> String {
+    if message.is_empty() {
+        return format!("0 bytes: ({empty})");
+    }
+    let utf8 = if std::str::from_utf8(message).is_ok() {
+        ""
+    } else {
+        " (not valid UTF-8)"
+    };
+    let text = common::show::ends(message, 16);
+    format!("{} bytes{utf8}: {text}", message.len())
+}
+
+/// The client broke the framing (or the connection broke): say so, tell the
+/// client why in its own framing, and close, so the server can go on.
+fn refuse(
+    mut writer: BufWriter<TcpStream>,
+    client: SocketAddr,
+    err: &FrameError,
+    write: fn(&mut BufWriter<TcpStream>, &[u8]) -> std::io::Result<()>,
+) -> anyhow::Result<()> {
+    writeln!(common::out(), "{client}: {err}; dropping it")?;
+    if let FrameError::Io(_) = err {
+        return Ok(());
+    }
+    // Best effort: the client may be gone already.
+    let _ = write(&mut writer, format!("error: {err}").as_bytes()).and_then(|()| writer.flush());
+    if let Ok(conn) = writer.into_inner() {
+        framing::close_gently(conn);
+    }
+    Ok(())
+}
