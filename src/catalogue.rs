@@ -161,4 +161,16 @@ pub const LESSONS: &[Lesson] = &[
         transport: "tcp",
         page: "docs/src/lessons/08-backlog.md",
     },
+    Lesson {
+        number: 9,
+        title: "A stream has no messages",
+        summary: "five sends glued into one read, a long message split; then lines and a length prefix",
+        dir: "crates/09-framing",
+        package: "framing",
+        server: bin("framing", "framing-server"),
+        client: bin("framing", "framing-client"),
+        port: 8900,
+        transport: "tcp",
+        page: "docs/src/lessons/09-framing.md",
+    },
 ];

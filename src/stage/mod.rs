@@ -448,6 +448,12 @@ impl Stage {
         }
     }
 
+    /// The process id of a process, to read what the kernel says of it in
+    /// `/proc/PID` (its memory, its sockets).
+    pub fn pid(&mut self, actor: &str) -> anyhow::Result<u32> {
+        Ok(self.process(actor)?.pid())
+    }
+
     /// Sends SIGINT to a process, as Ctrl-C in its terminal would.
     pub fn interrupt(&mut self, actor: &str) -> anyhow::Result<()> {
         self.process(actor)?;

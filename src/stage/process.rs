@@ -97,6 +97,11 @@ impl Process {
             .context("cannot type into it: has it exited?")
     }
 
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Sends SIGINT, as Ctrl-C in its terminal would.
     pub fn interrupt(&mut self) -> anyhow::Result<()> {
         let pid = Pid::from_raw(i32::try_from(self.child.id())?);

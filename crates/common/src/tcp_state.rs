@@ -128,7 +128,18 @@ pub struct Queues {
 /// The queues of the open connection from `local` to `remote`, or `None`
 /// when the kernel holds no such connection.
 pub fn queues_of(local: SocketAddr, remote: SocketAddr) -> io::Result<Option<Queues>> {
-    Ok(find(local, remote)?.map(|entry| entry.queues))
+    Ok(find(local, remote)?.map(|entry| {
+        let mut queues = entry.queues;
+        // The kernel counts the unread part as sequence numbers, and the
+        // peer's FIN takes one: once it has come, one of them is no byte.
+        if matches!(
+            entry.state,
+            TcpState::CloseWait | TcpState::LastAck | TcpState::Closing
+        ) {
+            queues.unread = queues.unread.saturating_sub(1);
+        }
+        queues
+    }))
 }
 
 /// Waits until the peer's kernel has acknowledged every byte sent on the

@@ -98,6 +98,10 @@ fn send_typed(stream: TcpStream, args: &Args) -> anyhow::Result<()> {
         if args.quit.matches(&line) {
             break;
         }
+        if echoes.as_ref().is_some_and(|echoes| echoes.is_finished()) {
+            writeln!(out, "(not sent: the server has closed the connection)")?;
+            break;
+        }
         let message = if line == b"/long" {
             long_text(args.long_size).into_bytes()
         } else {
@@ -154,9 +158,13 @@ fn print_echoes(stream: TcpStream, framing: Framing) -> anyhow::Result<()> {
             _ => framing::read_frame(&mut reader, usize::MAX, &mut message),
         };
         match read {
+            // The server's last word when it refuses a message.
+            Ok(true) if message.starts_with(b"error: ") => {
+                writeln!(out, "the server refused: {}", common::show(&message))?;
+            }
             Ok(true) => {
                 let text = common::show::ends(&message, 16);
-                writeln!(out, "echo: {} bytes: {text}", message.len())?;
+                writeln!(out, "received {} bytes: {text}", message.len())?;
             }
             Ok(false) => {
                 writeln!(out, "the server closed the connection")?;
@@ -171,7 +179,7 @@ fn print_echoes(stream: TcpStream, framing: Framing) -> anyhow::Result<()> {
 /// `size` bytes of Chinese text: every character is 3 bytes of UTF-8, so a
 /// read of 1024 bytes ends inside one.
 fn long_text(size: usize) -> String {
-    "流里只有字节，没有消息的边界。"
+    "流里只有字节，没有消息的边界，也没有包。"
         .chars()
         .cycle()
         .take(size / 3)

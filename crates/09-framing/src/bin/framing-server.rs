@@ -111,7 +111,7 @@ fn read_unframed(listener: &TcpListener, quit: &QuitWord) -> anyhow::Result<()> 
             // kernel has been acknowledging them into this connection's
             // receive queue, one after the other, with no marks between.
             if let Some(queues) = tcp_state::queues_of(local, client)? {
-                writeln!(out, "the kernel holds {} unread bytes", queues.unread)?;
+                writeln!(out, "the receive queue holds {} bytes", queues.unread)?;
             }
             // Nothing there yet: read() would block, so wait for the socket
             // (or the keyboard) first.
