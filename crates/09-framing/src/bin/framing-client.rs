@@ -129,14 +129,16 @@ fn send_typed(stream: TcpStream, args: &Args) -> anyhow::Result<()> {
                 out,
                 "sent {n} bytes in one write; the server's kernel {state} them"
             )?;
-        } else {
-            writeln!(out, "sent a message of {n} bytes")?;
         }
+        // (With framing, the echo shows what was sent.)
     }
     // shutdown(Write) sends FIN: the server reads the end of the stream
     // after our last message, echoes what it had, and closes.
+    writeln!(
+        out,
+        "closing our side: the server reads the end of the stream"
+    )?;
     stream.shutdown(Shutdown::Write).context("cannot close")?;
-    writeln!(out, "sent the end of the stream")?;
     if let Some(echoes) = echoes {
         match echoes.join() {
             Ok(result) => result?,

@@ -67,9 +67,9 @@ fn serve(args: Args) -> anyhow::Result<()> {
             let (conn, client) = listener.accept().context("accept failed")?;
             writeln!(common::out(), "connection from {client}")?;
             // TCP_NODELAY: send each echo at once. Nagle's algorithm would
-            // hold a short tail back until the client acknowledged what went
-            // before, and the client's kernel delays its ACKs: up to 40 ms
-            // lost per message, for nothing, since each echo is one write.
+            // hold a small echo back while an earlier one is unacknowledged,
+            // and the client's kernel may delay its ACK by up to 40 ms. Each
+            // echo is written whole, so there is nothing worth waiting for.
             conn.set_nodelay(true).context("cannot set TCP_NODELAY")?;
             match args.framing {
                 Framing::Lines => echo_lines(conn, client, args.max)?,
