@@ -468,6 +468,36 @@ mod tests {
         ));
     }
 
+    /// A writer whose every write takes at most 3 bytes, as a socket with a
+    /// nearly full send buffer may.
+    struct Stingy(Vec<u8>);
+
+    impl Write for Stingy {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            let n = buf.len().min(3);
+            self.0.extend_from_slice(&buf[..n]);
+            Ok(n)
+        }
+
+        fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+            let first = bufs.iter().find(|buf| !buf.is_empty());
+            first.map_or(Ok(0), |buf| self.write(buf))
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn short_writes_are_continued_until_the_whole_message_is_out() -> io::Result<()> {
+        let mut out = Stingy(Vec::new());
+        write_frame(&mut out, b"hello")?;
+        write_line(&mut out, b"line")?;
+        assert_eq!(out.0, b"\0\0\0\x05helloline\n");
+        Ok(())
+    }
+
     #[test]
     fn write_line_refuses_a_newline_inside() {
         let mut out = Vec::new();
