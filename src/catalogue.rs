@@ -175,4 +175,16 @@ pub const LESSONS: &[Lesson] = &[
         transport: "unix",
         page: "docs/src/lessons/12-unix-sockets.md",
     },
+    Lesson {
+        number: 14,
+        title: "What each transport costs",
+        summary: "UDP, TCP kept or new per request, Unix sockets: round trips and throughput measured side by side",
+        dir: "crates/14-transport-costs",
+        package: "transport-costs",
+        server: bin("transport-costs", "transport-echo-server"),
+        client: bin("transport-costs", "transport-costs"),
+        port: 9014,
+        transport: "udp",
+        page: "docs/src/lessons/14-transport-costs.md",
+    },
 ];
