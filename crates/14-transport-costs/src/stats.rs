@@ -78,10 +78,15 @@ pub fn median(values: &[f64]) -> f64 {
 /// The table: one line per transport and size, then the bulk throughput.
 pub fn table(figures: &[Figures], bulk: &[(&str, Vec<f64>)]) -> String {
     let mut text = String::new();
+    // Narrow enough for a terminal of 80 columns, and for the book.
     let _ = writeln!(
         text,
-        "{:<20} {:>6} {:>10} {:>10} {:>21} {:>11} {:>7}",
-        "transport", "size", "median us", "p99 us", "round medians us", "requests/s", "x udp"
+        "round trip in us: median, p99, lowest-highest median of a round"
+    );
+    let _ = writeln!(
+        text,
+        "{:<19} {:>6} {:>7} {:>7} {:>11} {:>7} {:>5}",
+        "transport", "size", "median", "p99", "rounds", "req/s", "x udp"
     );
     for figure in figures {
         let udp = figures
@@ -91,15 +96,15 @@ pub fn table(figures: &[Figures], bulk: &[(&str, Vec<f64>)]) -> String {
             Some(udp) => format!("{:.2}", figure.median / udp.median),
             None => "-".to_owned(),
         };
+        let rounds = format!("{:.1}-{:.1}", figure.spread.0, figure.spread.1);
         let _ = writeln!(
             text,
-            "{:<20} {:>6} {:>10.1} {:>10.1} {:>10.1} - {:>8.1} {:>11.0} {:>7}",
+            "{:<19} {:>6} {:>7.1} {:>7.1} {:>11} {:>7.0} {:>5}",
             figure.transport,
             size_name(figure.size),
             figure.median,
             figure.p99,
-            figure.spread.0,
-            figure.spread.1,
+            rounds,
             figure.per_second,
             ratio
         );
@@ -160,4 +165,58 @@ pub fn machine() -> String {
         .unwrap_or_default();
     let day = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC");
     format!("measured on {cpu}, {cpus} CPUs, Linux {kernel}, {day}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_median_and_p99_are_read_from_the_sorted_samples() {
+        // 1..=100 microseconds, shuffled by reversing: the median is the
+        // 50th, the p99 the 99th.
+        let samples: Vec<u64> = (1..=100).rev().map(|us| us * 1000).collect();
+        let figures = summarise(
+            &[(("udp", 32), samples)],
+            &[(("udp", 32), vec![40_000, 60_000])],
+        );
+        let udp = &figures[0];
+        assert_eq!((udp.median, udp.p99), (50.0, 99.0));
+        assert_eq!(udp.spread, (40.0, 60.0));
+        assert_eq!(udp.count, 100);
+        // 100 requests in 5,050 us in all.
+        assert!(
+            (udp.per_second - 100.0 / 0.00505).abs() < 1.0,
+            "{}",
+            udp.per_second
+        );
+    }
+
+    #[test]
+    fn the_table_gives_ratios_to_udp_at_the_same_size_only() {
+        let figures = summarise(
+            &[
+                (("udp", 32), vec![10_000]),
+                (("unix stream", 32), vec![5_000]),
+                (("unix stream", 65_536), vec![20_000]),
+            ],
+            &[],
+        );
+        let table = table(&figures, &[("tcp", vec![100.0, 300.0, 200.0])]);
+        let row = |name: &str, size: &str| {
+            table
+                .lines()
+                .find(|line| line.starts_with(&format!("{name:<19} {size:>6}")))
+                .map(str::to_owned)
+                .unwrap_or_default()
+        };
+        assert!(row("unix stream", "32 B").ends_with("0.50"), "{table}");
+        assert!(row("unix stream", "64 KiB").ends_with('-'), "{table}");
+        assert!(
+            table.contains("bulk, tcp: 200 MB/s (rounds 100 - 300)"),
+            "{table}"
+        );
+        assert_eq!(size_name(1024), "1 KiB");
+        assert_eq!(size_name(32), "32 B");
+    }
 }

@@ -65,12 +65,12 @@ fn the_short_run_answers_everything_and_writes_its_table_and_chart() -> anyhow::
     ] {
         let row = table
             .lines()
-            .find(|line| line.starts_with(&format!("{transport:<20}")))
+            .find(|line| line.starts_with(&format!("{transport:<19} ")))
             .with_context(|| format!("no row for {transport}:\n{table}"))?;
         // median, p99, the rounds' lowest and highest median, requests/s:
         // every figure a positive number.
         let figures: Vec<f64> = row[20..]
-            .split_whitespace()
+            .split(|c: char| c.is_whitespace() || c == '-')
             .filter_map(|word| word.parse().ok())
             .collect();
         ensure!(figures.len() >= 6, "too few figures in `{row}`");

@@ -2,7 +2,7 @@
 //! listens on a socket file (or an abstract name), asks the kernel who each
 //! client is, and removes its file when it stops.
 
-use std::io::{Read, Write};
+use std::io::{IsTerminal, Read, Write};
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
@@ -205,7 +205,13 @@ fn remove_the_file_on_ctrl_c() -> anyhow::Result<()> {
         if let Ok(Some(path)) = OUR_FILE.lock().as_deref() {
             let _ = std::fs::remove_file(path);
         }
-        common::output::say_on_stderr(format_args!("server stopped (Ctrl-C)"));
+        // On a terminal, "^C" was just echoed mid-line: start a fresh one.
+        let newline = if std::io::stderr().is_terminal() {
+            "\n"
+        } else {
+            ""
+        };
+        common::output::say_on_stderr(format_args!("{newline}server stopped (Ctrl-C)"));
         std::process::exit(0);
     })
     .map_err(|err| anyhow::anyhow!("cannot install the Ctrl-C handler: {err}"))
