@@ -384,6 +384,29 @@ mod tests {
     }
 
     #[test]
+    fn a_unix_ready_line_printed_before_listen_is_caught() -> anyhow::Result<()> {
+        // It names a socket file but listens on nothing.
+        let script = std::env::temp_dir().join(format!("early-unix-{}", std::process::id()));
+        std::fs::write(
+            &script,
+            "#!/bin/sh\necho \"listening on $2\"\nexec sleep 5\n",
+        )?;
+        let mut permissions = std::fs::metadata(&script)?.permissions();
+        std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
+        std::fs::set_permissions(&script, permissions)?;
+        let result = ready_line_means_ready_unix(&script);
+        std::fs::remove_file(&script)?;
+        let err = result
+            .err()
+            .context("a ready line without a listening socket passed")?;
+        assert!(
+            format!("{err:#}").contains("no listening Unix socket"),
+            "{err:#}"
+        );
+        Ok(())
+    }
+
+    #[test]
     fn a_line_printed_before_listen_is_caught() -> anyhow::Result<()> {
         // A "server" that prints its ready line, then binds: python would
         // do, but the shell is enough: it prints and never listens at all.
