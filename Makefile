@@ -36,7 +36,7 @@ COURSE := $(CARGO) run --quiet --package course --
 
 .DEFAULT_GOAL := help
 .PHONY: help lessons run-lesson server client exercise transcripts test fmt lint build \
-	book bench mutants clean
+	book bench bench-transports mutants clean
 
 help: ## Say what each target does
 	@echo "The sockets course: one lesson a crate, each with a server and a client."
@@ -89,6 +89,9 @@ book: ## Build the book into docs/book (installs mdBook on first use)
 
 bench: ## Measure the lesson servers against the same servers in C and Python (release build)
 	@scripts/bench.sh
+
+bench-transports: ## Lesson 14 in full: every transport measured, pinned; writes the table and chart into the book
+	@scripts/bench-transports.sh $(ARGS)
 
 mutants: ## Plant faults with cargo-mutants and count those the tests miss (L=N: that lesson)
 	@test -x $(TOOLS)/bin/cargo-mutants || \

@@ -23,9 +23,11 @@ pub struct Lesson {
     /// The client binary (`make client L=N`).
     pub client: Bin,
     /// The server's default port on 127.0.0.1, as in the Python course where
-    /// no two lessons collide.
+    /// no two lessons collide (0 for a Unix-domain server, which has none).
     pub port: u16,
-    /// The transport the server listens on: "tcp" or "udp".
+    /// The transport the server listens on: "tcp", "udp", or "unix" (a
+    /// Unix-domain stream socket: `--addr PATH`, ready line
+    /// `listening on PATH`).
     pub transport: &'static str,
     /// The book page, relative to the workspace root.
     pub page: &'static str,
@@ -172,5 +174,29 @@ pub const LESSONS: &[Lesson] = &[
         port: 8900,
         transport: "tcp",
         page: "docs/src/lessons/09-framing.md",
+    },
+    Lesson {
+        number: 12,
+        title: "Unix-domain sockets",
+        summary: "hello over a socket file and an abstract name; the file's life, permissions, the peer's credentials",
+        dir: "crates/12-unix-sockets",
+        package: "unix-sockets",
+        server: bin("unix-sockets", "unix-hello-server"),
+        client: bin("unix-sockets", "unix-hello-client"),
+        port: 0,
+        transport: "unix",
+        page: "docs/src/lessons/12-unix-sockets.md",
+    },
+    Lesson {
+        number: 14,
+        title: "What each transport costs",
+        summary: "UDP, TCP kept or new per request, Unix sockets: round trips and throughput measured side by side",
+        dir: "crates/14-transport-costs",
+        package: "transport-costs",
+        server: bin("transport-costs", "transport-echo-server"),
+        client: bin("transport-costs", "transport-costs"),
+        port: 9014,
+        transport: "udp",
+        page: "docs/src/lessons/14-transport-costs.md",
     },
 ];

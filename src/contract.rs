@@ -2,7 +2,8 @@
 //! binaries of one lesson: `--help` names the lesson, `--version` names the
 //! binary, a bad `--addr` is refused with exit status 2, a server's ready
 //! line is printed only once its socket is really listening (or bound, for
-//! UDP) on the address it names, and Ctrl-C stops it cleanly.
+//! UDP) on the address it names, and Ctrl-C stops it cleanly (and removes
+//! its socket file, for a Unix-domain server).
 
 use std::io::{Read, Write};
 use std::net::SocketAddr;
@@ -41,9 +42,24 @@ pub fn keeps_the_contract(number: u8, bins: &Bins) -> anyhow::Result<()> {
             "{} --help should start with `{title}`: {text}",
             bin.name
         );
+        // A Unix-domain lesson's address is a socket file's path.
+        let unix = lesson.transport == "unix";
+        let (addr_option, bad_addr, refusal) = if unix {
+            (
+                "--addr <PATH>",
+                format!("/tmp/{}", "x".repeat(200)),
+                "at most 107 bytes",
+            )
+        } else {
+            (
+                "--addr <HOST:PORT>",
+                "nowhere".to_owned(),
+                "expected HOST:PORT",
+            )
+        };
         ensure!(
-            text.contains("--addr <HOST:PORT>"),
-            "{} --help lists no --addr: {text}",
+            text.contains(addr_option),
+            "{} --help lists no {addr_option}: {text}",
             bin.name
         );
 
@@ -55,21 +71,41 @@ pub fn keeps_the_contract(number: u8, bins: &Bins) -> anyhow::Result<()> {
             bin.name
         );
 
-        let bad = run(&["--addr", "nowhere"])?;
+        let bad = run(&["--addr", &bad_addr])?;
         let text = String::from_utf8_lossy(&bad.stderr);
         ensure!(
             bad.status.code() == Some(2),
-            "{} --addr nowhere: {}",
+            "{} --addr {bad_addr}: {}",
             bin.name,
             bad.status
         );
         ensure!(
-            text.contains("expected HOST:PORT"),
-            "{} --addr nowhere says: {text}",
+            text.contains(refusal),
+            "{} --addr {bad_addr} says: {text}",
             bin.name
         );
     }
-    if lesson.server.package == lesson.package {
+    if lesson.server.package == lesson.package && lesson.transport == "unix" {
+        let path = bins.path(lesson.server.name)?;
+        ready_line_means_ready_unix(&path)
+            .with_context(|| format!("{}: the ready line", lesson.server.name))?;
+        // Ctrl-C stops it, and removes its socket file.
+        let mut stage = Stage::try_new(bins.clone())?;
+        let file = stage.dir()?.join("contract.sock");
+        stage.serve_unix(
+            "server",
+            [lesson.server.name, "--addr", &file.to_string_lossy()],
+        )?;
+        stage.interrupt("server")?;
+        stage.expect("server", "stopped (Ctrl-C)")?;
+        stage.exit("server", 0)?;
+        ensure!(
+            !file.exists(),
+            "{} left its socket file {} behind after Ctrl-C",
+            lesson.server.name,
+            file.display()
+        );
+    } else if lesson.server.package == lesson.package {
         let path = bins.path(lesson.server.name)?;
         ready_line_means_ready(&path, lesson.transport)
             .with_context(|| format!("{}: the ready line", lesson.server.name))?;
@@ -80,6 +116,99 @@ pub fn keeps_the_contract(number: u8, bins: &Bins) -> anyhow::Result<()> {
         stage.exit("server", 0)?;
     }
     Ok(())
+}
+
+/// [`ready_line_means_ready`] for a Unix-domain stream server: while it is
+/// blocked writing its ready line, the kernel's table of Unix sockets
+/// (`/proc/PID/net/unix`) must show one of its sockets listening (flag
+/// `__SO_ACCEPTCON`, `00010000`) at the path the line then names.
+pub fn ready_line_means_ready_unix(server: &Path) -> anyhow::Result<()> {
+    let dir = std::env::temp_dir().join(format!("course-ready-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let file = dir.join(format!(
+        "{}.sock",
+        server.file_name().unwrap_or_default().to_string_lossy()
+    ));
+    let result = (|| {
+        let (mut reader, writer) = full_pipe()?;
+        let child = Command::new(server)
+            .arg("--addr")
+            .arg(&file)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::from(writer))
+            .stderr(Stdio::null())
+            .spawn()
+            .with_context(|| format!("cannot start {}", server.display()))?;
+        let child = KillOnDrop(child);
+        let pid = child.0.id();
+        wait_until_writing(pid)?;
+        let mut listening = Vec::new();
+        for _ in 0..100 {
+            listening = unix_listeners_of(pid)?;
+            if !listening.is_empty() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        ensure!(
+            std::fs::read_to_string(format!("/proc/{pid}/wchan"))?.contains("pipe_write"),
+            "it stopped waiting to write its ready line while it was being checked"
+        );
+        ensure!(
+            !listening.is_empty(),
+            "it was printing its ready line while the kernel showed no listening Unix socket \
+             of it: the line must come after listen()"
+        );
+        let mut filler = vec![0; PIPE_SIZE];
+        reader.read_exact(&mut filler)?;
+        let line = read_line(&mut reader)?;
+        let named = line
+            .strip_prefix("listening on ")
+            .with_context(|| format!("its first line is `{line}`, not `listening on PATH`"))?;
+        ensure!(
+            listening.iter().any(|path| path == named),
+            "its ready line names {named}, but it listens on {listening:?}"
+        );
+        Ok(())
+    })();
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+/// The paths of the listening Unix sockets of process `pid`, from
+/// `/proc/PID/net/unix` (`Num RefCount Protocol Flags Type St Inode Path`),
+/// matched to the process through the inodes of its file descriptors.
+fn unix_listeners_of(pid: u32) -> anyhow::Result<Vec<String>> {
+    let inodes = socket_inodes(pid)?;
+    let table = std::fs::read_to_string(format!("/proc/{pid}/net/unix"))?;
+    let mut found = Vec::new();
+    for line in table.lines().skip(1) {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let (Some(flags), Some(inode), Some(path)) = (fields.get(3), fields.get(6), fields.get(7))
+        else {
+            continue;
+        };
+        if *flags == "00010000" && inodes.iter().any(|mine| mine == inode) {
+            found.push((*path).to_owned());
+        }
+    }
+    Ok(found)
+}
+
+/// The inode numbers of the sockets process `pid` holds open.
+fn socket_inodes(pid: u32) -> anyhow::Result<Vec<String>> {
+    let mut inodes = Vec::new();
+    for entry in std::fs::read_dir(format!("/proc/{pid}/fd"))? {
+        let target = std::fs::read_link(entry?.path()).unwrap_or_default();
+        let target = target.to_string_lossy();
+        if let Some(inode) = target
+            .strip_prefix("socket:[")
+            .and_then(|rest| rest.strip_suffix(']'))
+        {
+            inodes.push(inode.to_owned());
+        }
+    }
+    Ok(inodes)
 }
 
 /// The ready line promises that the socket is already listening (TCP) or
@@ -195,17 +324,7 @@ fn wait_until_writing(pid: u32) -> anyhow::Result<()> {
 /// LISTEN, `07` is a bound UDP socket), matched to the process through the
 /// inode numbers of its open file descriptors.
 fn sockets_of(pid: u32, transport: &str) -> anyhow::Result<Vec<(SocketAddr, String)>> {
-    let mut inodes = Vec::new();
-    for entry in std::fs::read_dir(format!("/proc/{pid}/fd"))? {
-        let target = std::fs::read_link(entry?.path()).unwrap_or_default();
-        let target = target.to_string_lossy();
-        if let Some(inode) = target
-            .strip_prefix("socket:[")
-            .and_then(|rest| rest.strip_suffix(']'))
-        {
-            inodes.push(inode.to_owned());
-        }
-    }
+    let inodes = socket_inodes(pid)?;
     let table = std::fs::read_to_string(format!("/proc/{pid}/net/{transport}"))?;
     let mut found = Vec::new();
     for line in table.lines().skip(1) {
@@ -261,6 +380,29 @@ mod tests {
     fn kernel_addresses_read_as_people_write_them() -> anyhow::Result<()> {
         assert_eq!(ipv4_address("0100007F:1F90")?, "127.0.0.1:8080".parse()?);
         assert!(ipv4_address("nonsense").is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn a_unix_ready_line_printed_before_listen_is_caught() -> anyhow::Result<()> {
+        // It names a socket file but listens on nothing.
+        let script = std::env::temp_dir().join(format!("early-unix-{}", std::process::id()));
+        std::fs::write(
+            &script,
+            "#!/bin/sh\necho \"listening on $2\"\nexec sleep 5\n",
+        )?;
+        let mut permissions = std::fs::metadata(&script)?.permissions();
+        std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
+        std::fs::set_permissions(&script, permissions)?;
+        let result = ready_line_means_ready_unix(&script);
+        std::fs::remove_file(&script)?;
+        let err = result
+            .err()
+            .context("a ready line without a listening socket passed")?;
+        assert!(
+            format!("{err:#}").contains("no listening Unix socket"),
+            "{err:#}"
+        );
         Ok(())
     }
 

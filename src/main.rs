@@ -100,14 +100,18 @@ fn main() -> ExitCode {
 fn list() -> anyhow::Result<()> {
     let mut out = common::out();
     for lesson in LESSONS {
+        // A Unix-domain server has a socket file, not a port.
+        let port = match lesson.port {
+            0 => String::new(),
+            port => format!(" {port}"),
+        };
         writeln!(
             out,
-            "{:>2}. {:<26} {} ({} {})",
+            "{:>2}. {:<26} {} ({}{port})",
             lesson.number,
             lesson.title,
             lesson.summary,
             lesson.transport.to_uppercase(),
-            lesson.port
         )?;
     }
     Ok(())

@@ -18,6 +18,7 @@
 //! | verb | actor | what it does |
 //! | --- | --- | --- |
 //! | `serve BIN ARGS` | process | starts a server (on `127.0.0.1:0` unless ARGS has `--addr`) and waits for its ready line; `{ACTOR}` then stands for its address, `{ACTOR.port}` for its port |
+//! | | | (a Unix-domain server's ready line names a path, `listening on {dir}/x.sock`: `{ACTOR}` is that path; `{dir}` is a folder of the stage's own, removed with it) |
 //! | `start BIN ARGS` | process | starts a binary; leading `NAME=value` words set its environment |
 //! | `type TEXT` | process | writes TEXT and a newline to its stdin |
 //! | `eof` | process | closes its stdin |

@@ -105,7 +105,9 @@ fn binaries_exist_and_their_names_are_unique() -> anyhow::Result<()> {
 #[test]
 fn default_ports_let_any_two_servers_run_side_by_side() -> anyhow::Result<()> {
     let mut seen = HashSet::new();
-    for lesson in LESSONS {
+    // A Unix-domain server has no port: its socket file's default is the
+    // client's too (checked below).
+    for lesson in LESSONS.iter().filter(|lesson| lesson.transport != "unix") {
         ensure!(
             seen.insert((lesson.transport, lesson.port)),
             "lesson {}'s {} port {} is another lesson's too",
@@ -218,7 +220,26 @@ fn every_exercise_check_fails_until_the_exercise_is_done() -> anyhow::Result<()>
 
 #[test]
 fn each_client_defaults_to_its_own_lessons_server() -> anyhow::Result<()> {
-    for lesson in LESSONS {
+    for lesson in LESSONS.iter().filter(|lesson| lesson.transport == "unix") {
+        // `default_unix_path("NAME")` on both sides: one socket file.
+        let default = |bin: course::catalogue::Bin| -> anyhow::Result<String> {
+            let source = read(format!("{}/src/bin/{}.rs", lesson.dir, bin.name))?;
+            Ok(source
+                .split("default_unix_path(")
+                .nth(1)
+                .and_then(|rest| rest.split(')').next())
+                .unwrap_or_default()
+                .to_owned())
+        };
+        let (server, client) = (default(lesson.server)?, default(lesson.client)?);
+        ensure!(
+            !server.is_empty() && server == client,
+            "lesson {}: the server's default socket is default_unix_path({server}), the \
+             client's default_unix_path({client})",
+            lesson.number
+        );
+    }
+    for lesson in LESSONS.iter().filter(|lesson| lesson.transport != "unix") {
         let expected = format!("127.0.0.1:{}", lesson.port);
         let addr = match lesson.client_addr() {
             Some(addr) => addr,

@@ -134,6 +134,9 @@ pub struct Stage {
     actors: Vec<(String, Actor)>,
     /// `{name}` placeholders: a server's address and port.
     vars: HashMap<String, String>,
+    /// `{dir}`: a folder of this stage's own, for socket files (made when a
+    /// step first names it, removed with the stage).
+    dir: Option<std::path::PathBuf>,
     /// Everything that happened, for failure reports and transcripts.
     log: Vec<String>,
     /// Print events as they happen (the demo) rather than only log them.
@@ -166,6 +169,7 @@ impl Stage {
             tap: Tap::new()?,
             actors: Vec::new(),
             vars: HashMap::new(),
+            dir: None,
             log: Vec::new(),
             echo: false,
             pace: Duration::ZERO,
@@ -240,15 +244,46 @@ impl Stage {
     /// -qfec "server --addr 127.0.0.1:0" /dev/null`): the first line that
     /// holds a ready line is taken.
     pub fn serve(&mut self, actor: &str, command: impl CommandLine) -> anyhow::Result<SocketAddr> {
+        let result = self.serve_now(actor, &command.words()).and_then(|addr| {
+            addr.parse()
+                .with_context(|| format!("{actor}'s ready line names {addr}, not IP:PORT"))
+        });
+        self.explained(result)
+    }
+
+    /// Starts a Unix-domain server (its command line names `--addr PATH`,
+    /// or `--addr @NAME` for an abstract name) and waits for its ready line,
+    /// `listening on PATH`; returns the path (or `@NAME`). `{ACTOR}` then
+    /// stands for it.
+    pub fn serve_unix(&mut self, actor: &str, command: impl CommandLine) -> anyhow::Result<String> {
         let result = self.serve_now(actor, &command.words());
         self.explained(result)
     }
 
-    pub(crate) fn serve_now(
-        &mut self,
-        actor: &str,
-        words: &[String],
-    ) -> anyhow::Result<SocketAddr> {
+    /// The stage's own folder, `{dir}` in a scenario: made on first use,
+    /// removed with the stage. Socket files go there, so that parallel runs
+    /// never meet at one path.
+    pub fn dir(&mut self) -> anyhow::Result<std::path::PathBuf> {
+        if let Some(dir) = &self.dir {
+            return Ok(dir.clone());
+        }
+        static MADE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = MADE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("course-{}-{n}", std::process::id()));
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot make the folder {}", dir.display()))?;
+        self.dir = Some(dir.clone());
+        Ok(dir)
+    }
+
+    /// The stage's folder if a step has used it.
+    pub fn dir_if_made(&self) -> Option<&std::path::Path> {
+        self.dir.as_deref()
+    }
+
+    /// The server's address as its ready line printed it: `IP:PORT` (then
+    /// `{ACTOR.port}` is set too), or a Unix socket's path or `@NAME`.
+    pub(crate) fn serve_now(&mut self, actor: &str, words: &[String]) -> anyhow::Result<String> {
         let mut words = words.to_vec();
         if !words.iter().any(|word| word.contains("--addr")) {
             words.extend(["--addr".to_owned(), "127.0.0.1:0".to_owned()]);
@@ -270,15 +305,19 @@ impl Stage {
                 bail!("{actor} printed no ready line within {:?}", self.deadline);
             }
         };
-        let addr: SocketAddr = line
+        let addr = line
             .split_once("listening on ")
-            .and_then(|(_, addr)| addr.trim().parse().ok())
-            .with_context(|| {
-                format!("{actor}'s ready line should be `listening on IP:PORT`, not `{line}`")
-            })?;
-        self.vars.insert(actor.to_owned(), addr.to_string());
-        self.vars
-            .insert(format!("{actor}.port"), addr.port().to_string());
+            .map(|(_, addr)| addr.trim().to_owned())
+            .unwrap_or_default();
+        if let Ok(ip) = addr.parse::<SocketAddr>() {
+            self.vars
+                .insert(format!("{actor}.port"), ip.port().to_string());
+        } else if !addr.starts_with(['/', '@']) {
+            bail!(
+                "{actor}'s ready line should be `listening on IP:PORT` (or a socket's path), not `{line}`"
+            );
+        }
+        self.vars.insert(actor.to_owned(), addr.clone());
         Ok(addr)
     }
 
@@ -636,7 +675,7 @@ impl Stage {
         }
     }
 
-    fn substitute(&self, text: &str) -> anyhow::Result<String> {
+    fn substitute(&mut self, text: &str) -> anyhow::Result<String> {
         let mut out = String::with_capacity(text.len());
         let mut rest = text;
         while let Some(open) = rest.find('{') {
@@ -645,6 +684,12 @@ impl Stage {
                 .find('}')
                 .with_context(|| format!("unclosed `{{` in `{text}`"))?;
             let name = &rest[open + 1..open + close];
+            if name == "dir" {
+                let dir = self.dir()?;
+                out.push_str(&dir.to_string_lossy());
+                rest = &rest[open + close + 1..];
+                continue;
+            }
             let value = self.vars.get(name).with_context(|| {
                 format!("`{{{name}}}` is unknown: serve a server called {name} first")
             })?;
@@ -721,6 +766,9 @@ impl Drop for Stage {
             if let Actor::Process(process) = actor {
                 process.kill();
             }
+        }
+        if let Some(dir) = &self.dir {
+            let _ = std::fs::remove_dir_all(dir);
         }
     }
 }

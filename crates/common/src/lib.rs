@@ -23,6 +23,7 @@ pub mod show;
 pub mod signal;
 pub mod stage_child;
 pub mod tcp_state;
+pub mod unix_addr;
 
 pub use args::{QuitWord, parse_addr};
 pub use colour::{Highlight, colour_enabled};
@@ -33,6 +34,7 @@ pub use report::{Hint, is_timeout, run};
 pub use show::{Shown, show};
 pub use signal::stop_on_ctrl_c;
 pub use tcp_state::TcpState;
+pub use unix_addr::{UnixAddr, parse_unix_addr};
 
 /// The size of the receive buffer every lesson uses, as the Python course's
 /// `recv(1024)` does.
