@@ -85,7 +85,7 @@ pub fn table(figures: &[Figures], bulk: &[(&str, Vec<f64>)]) -> String {
     );
     let _ = writeln!(
         text,
-        "{:<19} {:>6} {:>7} {:>7} {:>11} {:>7} {:>5}",
+        "{:<19} {:>6} {:>8} {:>8} {:>15} {:>7} {:>7}",
         "transport", "size", "median", "p99", "rounds", "req/s", "x udp"
     );
     for figure in figures {
@@ -99,7 +99,7 @@ pub fn table(figures: &[Figures], bulk: &[(&str, Vec<f64>)]) -> String {
         let rounds = format!("{:.1}-{:.1}", figure.spread.0, figure.spread.1);
         let _ = writeln!(
             text,
-            "{:<19} {:>6} {:>7.1} {:>7.1} {:>11} {:>7.0} {:>5}",
+            "{:<19} {:>6} {:>8.1} {:>8.1} {:>15} {:>7.0} {:>7}",
             figure.transport,
             size_name(figure.size),
             figure.median,
