@@ -161,4 +161,16 @@ pub const LESSONS: &[Lesson] = &[
         transport: "tcp",
         page: "docs/src/lessons/08-backlog.md",
     },
+    Lesson {
+        number: 13,
+        title: "A chat room for many",
+        summary: "one room built three ways (threads, mio, tokio); a slow client is dropped, never stalls the room",
+        dir: "crates/13-chat-room",
+        package: "chat-room",
+        server: bin("chat-room", "chat-server"),
+        client: bin("chat-room", "chat-client"),
+        port: 8013,
+        transport: "tcp",
+        page: "docs/src/lessons/13-chat-room.md",
+    },
 ];
