@@ -38,6 +38,9 @@ pub const MAX_LINE: usize = 1024;
 /// never holds anyone else up.
 pub const QUEUE_LINES: usize = 1024;
 
+/// What a client that finds the room full is told before it is closed.
+pub const ROOM_FULL: &[u8] = b"* the room is full: try again later\n";
+
 /// The longest nickname, in characters.
 pub const MAX_NICK: usize = 16;
 
@@ -101,27 +104,36 @@ pub struct Room<O> {
     delivered: Option<Vec<Id>>,
     /// Whether to print what happens (joins, leaves, drops) on stdout.
     log: bool,
+    /// How many clients may be connected at once.
+    max: usize,
 }
 
 impl<O: Outbox> Room<O> {
-    /// An empty room.
-    pub fn new(log: bool) -> Self {
+    /// An empty room for at most `max` clients at once.
+    pub fn new(log: bool, max: usize) -> Self {
         Room {
             members: BTreeMap::new(),
             nicks: HashSet::new(),
             dropped: Vec::new(),
             delivered: None,
             log,
+            max,
         }
     }
 
     /// An empty room that notes who was given lines (see
     /// [`Room::take_delivered`]).
-    pub fn noting_deliveries(log: bool) -> Self {
+    pub fn noting_deliveries(log: bool, max: usize) -> Self {
         Room {
             delivered: Some(Vec::new()),
-            ..Room::new(log)
+            ..Room::new(log, max)
         }
+    }
+
+    /// Whether one more client would be one too many: the server then
+    /// writes [`ROOM_FULL`] to it and closes, instead of letting it in.
+    pub fn is_full(&self) -> bool {
+        self.members.len() >= self.max
     }
 
     /// A client has connected: it is greeted, and asked for a nickname.
@@ -142,14 +154,18 @@ impl<O: Outbox> Room<O> {
         let text = trim_cr(line);
         if let Some(rest) = text.strip_prefix(b"/nick") {
             if rest.is_empty() || rest.starts_with(b" ") {
-                self.rename(id, &String::from_utf8_lossy(rest).trim().to_owned());
+                self.rename(id, String::from_utf8_lossy(rest).trim());
                 return Next::Stay;
             }
         }
         match text {
             b"" => {}
             b"/who" => {
-                let names: Vec<&str> = self.members.values().filter_map(|m| m.nick.as_deref()).collect();
+                let names: Vec<&str> = self
+                    .members
+                    .values()
+                    .filter_map(|m| m.nick.as_deref())
+                    .collect();
                 let answer = if names.is_empty() {
                     "* here: nobody yet".to_owned()
                 } else {
@@ -172,7 +188,7 @@ impl<O: Outbox> Room<O> {
                 self.tell(id, &answer);
             }
             // Before it has a name, a client's first line is its name.
-            _ if !named => self.rename(id, &String::from_utf8_lossy(text).trim().to_owned()),
+            _ if !named => self.rename(id, String::from_utf8_lossy(text).trim()),
             _ => {
                 let nick = member.nick.as_deref().unwrap_or_default();
                 // common::show: whatever the bytes, what goes out is valid
@@ -223,7 +239,10 @@ impl<O: Outbox> Room<O> {
     /// Who was given lines since the last call (with repeats), when the
     /// room was made with [`Room::noting_deliveries`].
     pub fn take_delivered(&mut self) -> Vec<Id> {
-        self.delivered.as_mut().map(std::mem::take).unwrap_or_default()
+        self.delivered
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
     }
 
     /// How many clients are connected.
@@ -261,7 +280,10 @@ impl<O: Outbox> Room<O> {
             }
             None => {
                 let count = self.nicks.len();
-                self.tell(id, &format!("* you are {wanted}; {count} here (/who lists them)"));
+                self.tell(
+                    id,
+                    &format!("* you are {wanted}; {count} here (/who lists them)"),
+                );
                 let notice = format!("* {wanted} joined");
                 self.note(&notice);
                 self.broadcast(Some(id), &notice);
@@ -378,7 +400,8 @@ mod tests {
             if self.lines.len() >= self.room {
                 return false;
             }
-            self.lines.push(String::from_utf8_lossy(line).trim_end().to_owned());
+            self.lines
+                .push(String::from_utf8_lossy(line).trim_end().to_owned());
             true
         }
     }
@@ -398,14 +421,24 @@ mod tests {
 
     #[test]
     fn names_messages_and_leaves() {
-        let mut room = Room::new(false);
+        let mut room = Room::new(false, 100);
         room.arrive(1, kept(100));
         room.arrive(2, kept(100));
         assert_eq!(room.said(1, b"alice"), Next::Stay);
         assert_eq!(room.said(2, b"/nick alice"), Next::Stay);
-        assert_eq!(heard(&mut room, 2).last().map(String::as_str), Some("* nickname refused: alice is taken"));
+        assert_eq!(
+            heard(&mut room, 2).last().map(String::as_str),
+            Some("* nickname refused: alice is taken")
+        );
         room.said(2, b"/nick bob");
-        assert_eq!(heard(&mut room, 1), ["* welcome! type a nickname (or /nick NAME); /who lists the room, /quit leaves", "* you are alice; 1 here (/who lists them)", "* bob joined"]);
+        assert_eq!(
+            heard(&mut room, 1),
+            [
+                "* welcome! type a nickname (or /nick NAME); /who lists the room, /quit leaves",
+                "* you are alice; 1 here (/who lists them)",
+                "* bob joined"
+            ]
+        );
         room.said(2, b"hi \x1b[31m\xff");
         assert_eq!(heard(&mut room, 1), ["[bob] hi \\x1b[31m\u{fffd}"]);
         room.said(1, b"/who");
@@ -426,7 +459,7 @@ mod tests {
 
     #[test]
     fn a_full_queue_drops_its_client_and_the_room_is_told() {
-        let mut room = Room::new(false);
+        let mut room = Room::new(false, 100);
         room.arrive(1, kept(100));
         room.arrive(2, kept(3));
         room.said(1, b"alice");

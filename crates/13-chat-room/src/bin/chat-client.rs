@@ -38,6 +38,9 @@ struct Args {
     /// line is your nickname).
     #[arg(long)]
     nick: Option<String>,
+    /// Do not show what NICK says (its joins and leaves still show).
+    #[arg(long, value_name = "NICK")]
+    ignore: Vec<String>,
     /// How many seconds to wait for the handshake.
     #[arg(long, value_name = "SECONDS", default_value_t = 10,
           value_parser = clap::value_parser!(u64).range(1..=3600))]
@@ -69,9 +72,14 @@ fn talk(args: Args) -> anyhow::Result<()> {
     };
     let incoming = socket.try_clone()?;
     let terminal_state = Saved::now();
+    let ignored: Vec<Vec<u8>> = args
+        .ignore
+        .iter()
+        .map(|nick| format!("[{nick}] ").into_bytes())
+        .collect();
     std::thread::Builder::new()
         .name("socket".to_owned())
-        .spawn(move || print_incoming(incoming, printer, terminal_state))?;
+        .spawn(move || print_incoming(incoming, printer, terminal_state, &ignored))?;
 
     if let Some(nick) = &args.nick {
         write_line(&mut socket, format!("/nick {nick}").as_bytes())?;
@@ -102,7 +110,10 @@ fn talk(args: Args) -> anyhow::Result<()> {
             // closes, and the reading thread ends the program.
             let _ = socket.shutdown(Shutdown::Write);
             std::thread::sleep(Duration::from_secs(args.timeout));
-            anyhow::bail!("the server did not close within {} s of /quit", args.timeout);
+            anyhow::bail!(
+                "the server did not close within {} s of /quit",
+                args.timeout
+            );
         }
     }
 }
@@ -111,11 +122,12 @@ fn talk(args: Args) -> anyhow::Result<()> {
 // ANCHOR: incoming
 /// The reading thread: prints each line from the server as it comes, and
 /// ends the program when the server closes the connection.
-fn print_incoming(socket: TcpStream, mut printer: Printer, terminal: Saved) {
+fn print_incoming(socket: TcpStream, mut printer: Printer, terminal: Saved, ignored: &[Vec<u8>]) {
     let mut reader = BufReader::new(socket);
     let mut line = Vec::new();
     let status = loop {
         match read_line(&mut reader, common::framing::MAX_MESSAGE, &mut line) {
+            Ok(true) if ignored.iter().any(|nick| line.starts_with(nick)) => {}
             Ok(true) => {
                 if printer.print(shown(&line)).is_err() {
                     // Our stdout is gone (`| head`): nothing left to do.

@@ -34,6 +34,11 @@ struct Args {
     /// How the server waits for its clients.
     #[arg(long, value_enum, default_value_t = Model::Threads)]
     model: Model,
+    /// How many clients may be connected at once; the next is told the
+    /// room is full. (The thread-per-client server may allow fewer: see
+    /// threads.rs.)
+    #[arg(long, value_name = "N", default_value_t = 16_000)]
+    max_clients: usize,
     /// Print nothing after the ready line (joins, leaves and drops are
     /// printed otherwise): for the benchmark's 10,000 clients.
     #[arg(long)]
@@ -75,7 +80,7 @@ fn serve(args: Args) -> anyhow::Result<()> {
     socket
         .bind(&args.addr.into())
         .with_context(|| format!("cannot listen on {}", args.addr))?;
-    socket.listen(1024)?;
+    socket.listen(4096)?;
     let listener = TcpListener::from(socket);
     common::announce(listener.local_addr()?)?;
     if !args.quiet {
@@ -84,13 +89,16 @@ fn serve(args: Args) -> anyhow::Result<()> {
             Model::Poll => "one thread polling every socket (mio)",
             Model::Tokio => "a task per client (tokio)",
         };
-        writeln!(common::out(), "serving the room with {model}; up to {limit} open files")?;
+        writeln!(
+            common::out(),
+            "serving the room with {model}; up to {limit} open files"
+        )?;
     }
     let log = !args.quiet;
     match args.model {
-        Model::Threads => threads::serve(listener, log),
-        Model::Poll => polling::serve(listener, log),
-        Model::Tokio => tasks::serve(listener, log),
+        Model::Threads => threads::serve(listener, log, args.max_clients),
+        Model::Poll => polling::serve(listener, log, args.max_clients),
+        Model::Tokio => tasks::serve(listener, log, args.max_clients),
     }
 }
 // ANCHOR_END: serve

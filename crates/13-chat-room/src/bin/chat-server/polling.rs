@@ -50,7 +50,7 @@ impl Outbox for Queue {
 }
 
 // ANCHOR: loop
-pub fn serve(listener: std::net::TcpListener, log: bool) -> anyhow::Result<()> {
+pub fn serve(listener: std::net::TcpListener, log: bool, max_clients: usize) -> anyhow::Result<()> {
     listener.set_nonblocking(true)?;
     let mut listener = TcpListener::from_std(listener);
     // epoll_create(): the kernel's list of sockets this thread waits on.
@@ -59,7 +59,7 @@ pub fn serve(listener: std::net::TcpListener, log: bool) -> anyhow::Result<()> {
         .register(&mut listener, LISTENER, Interest::READABLE)?;
     let mut events = Events::with_capacity(1024);
     let mut connections: HashMap<Id, Connection> = HashMap::new();
-    let mut room = Room::noting_deliveries(log);
+    let mut room = Room::noting_deliveries(log, max_clients);
     let mut next_id: Id = 0;
     // One read buffer for every client: a client's own memory is only the
     // unfinished line its decoder holds.
@@ -123,6 +123,11 @@ fn accept_all(
                 return;
             }
         };
+        if room.is_full() {
+            // Say so and close (the write fits in the empty send buffer).
+            let _ = socket.write(chat_room::ROOM_FULL);
+            continue;
+        }
         let id = *next_id;
         *next_id += 1;
         let token = Token(id as usize);
@@ -256,11 +261,7 @@ fn write_queue(
 
 /// Writes the queues of every client given lines since the last call, and
 /// closes those the room dropped as too slow.
-fn flush_delivered(
-    connections: &mut HashMap<Id, Connection>,
-    poll: &Poll,
-    room: &mut Room<Queue>,
-) {
+fn flush_delivered(connections: &mut HashMap<Id, Connection>, poll: &Poll, room: &mut Room<Queue>) {
     loop {
         let mut delivered = room.take_delivered();
         let dropped = room.take_dropped();
@@ -305,7 +306,11 @@ fn close(
     };
     if let Some(queue) = queue {
         for line in queue.lines.iter().take(4) {
-            let from = if Line::ptr_eq(line, &queue.lines[0]) { queue.written } else { 0 };
+            let from = if Line::ptr_eq(line, &queue.lines[0]) {
+                queue.written
+            } else {
+                0
+            };
             if conn.socket.write_all(&line[from..]).is_err() {
                 break;
             }

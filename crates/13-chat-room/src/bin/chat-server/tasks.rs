@@ -42,7 +42,7 @@ impl Outbox for Queue {
 }
 
 // ANCHOR: accept
-pub fn serve(listener: StdListener, log: bool) -> anyhow::Result<()> {
+pub fn serve(listener: StdListener, log: bool, max_clients: usize) -> anyhow::Result<()> {
     // The runtime: a few threads (one per CPU) that run every task.
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_io()
@@ -51,7 +51,7 @@ pub fn serve(listener: StdListener, log: bool) -> anyhow::Result<()> {
     runtime.block_on(async move {
         listener.set_nonblocking(true)?;
         let listener = tokio::net::TcpListener::from_std(listener)?;
-        let room: Shared = Arc::new(Mutex::new(Room::new(log)));
+        let room: Shared = Arc::new(Mutex::new(Room::new(log, max_clients)));
         for id in 0.. {
             // accept().await: this task sleeps until a client connects; the
             // runtime's threads run the clients' tasks meanwhile.
@@ -63,6 +63,11 @@ pub fn serve(listener: StdListener, log: bool) -> anyhow::Result<()> {
                     continue;
                 }
             };
+            if lock(&room).is_full() {
+                // Say so and close (the write fits in the empty send buffer).
+                let _ = socket.try_write(chat_room::ROOM_FULL);
+                continue;
+            }
             let (lines, queued) = mpsc::channel(QUEUE_LINES);
             lock(&room).arrive(id, Queue { lines, task: None });
             let task = tokio::spawn(serve_client(id, socket, queued, Arc::clone(&room)));

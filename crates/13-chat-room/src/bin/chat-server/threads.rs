@@ -19,11 +19,25 @@ use common::framing::{FrameError, read_line};
 /// only the pages touched cost memory); these threads need little.
 const STACK: usize = 64 * 1024;
 
+/// How many threads the kernel lets this process have, counting what each
+/// costs it: std maps each thread's stack and a signal stack, each with a
+/// guard page, which is 4 of the `vm.max_map_count` mappings (65,530 unless
+/// the administrator changed it) a process may have. Past that, creating a
+/// thread fails in a way std cannot report but by aborting the process, so
+/// the server refuses clients well before.
+fn threads_allowed() -> usize {
+    let maps = std::fs::read_to_string("/proc/sys/vm/max_map_count")
+        .ok()
+        .and_then(|text| text.trim().parse::<usize>().ok())
+        .unwrap_or(65_530);
+    (maps / 4).saturating_sub(1024)
+}
+
 /// A client's queue, as the room sees it: the sending end of a bounded
 /// channel, and a handle on the socket to cut it off if it stops reading.
 struct Queue {
     lines: SyncSender<Line>,
-    socket: TcpStream,
+    socket: Arc<TcpStream>,
 }
 
 impl Outbox for Queue {
@@ -41,8 +55,11 @@ impl Outbox for Queue {
 }
 
 // ANCHOR: accept
-pub fn serve(listener: TcpListener, log: bool) -> anyhow::Result<()> {
-    let room = Arc::new(Mutex::new(Room::new(log)));
+pub fn serve(listener: TcpListener, log: bool, max_clients: usize) -> anyhow::Result<()> {
+    let room = Arc::new(Mutex::new(Room::new(
+        log,
+        max_clients.min(threads_allowed() / 2),
+    )));
     for id in 0.. {
         // accept(): wait for the next client. While this thread waits here,
         // every client already connected is served by threads of its own.
@@ -56,6 +73,12 @@ pub fn serve(listener: TcpListener, log: bool) -> anyhow::Result<()> {
                 continue;
             }
         };
+        if lock(&room).is_full() {
+            // No thread for it: say so and close (the write is small
+            // enough to fit in the empty send buffer at once).
+            let _ = (&stream).write_all(chat_room::ROOM_FULL);
+            continue;
+        }
         let room = Arc::clone(&room);
         let started = std::thread::Builder::new()
             .stack_size(STACK)
@@ -71,23 +94,26 @@ pub fn serve(listener: TcpListener, log: bool) -> anyhow::Result<()> {
 // ANCHOR: client
 /// One client, on its own thread, from arrival to departure.
 fn serve_client(id: Id, stream: TcpStream, room: &Mutex<Room<Queue>>) {
+    // One socket, three users: this thread reads it, the writer writes it,
+    // and the room may cut it off. An `Arc` shares it without a second
+    // file descriptor (`try_clone` would dup() one).
+    let stream = Arc::new(stream);
     // The queue: at most QUEUE_LINES lines wait for this client's writer.
     let (lines, queued) = sync_channel(QUEUE_LINES);
-    let (Ok(writer_socket), Ok(room_socket)) = (stream.try_clone(), stream.try_clone()) else {
-        return;
-    };
+    let writer_socket = Arc::clone(&stream);
     let started = std::thread::Builder::new()
         .stack_size(STACK)
-        .spawn(move || write_lines(writer_socket, &queued));
+        .spawn(move || write_lines(&writer_socket, &queued));
     let Ok(writer) = started else {
         return;
     };
-    lock(room).arrive(id, Queue { lines, socket: room_socket });
+    let socket = Arc::clone(&stream);
+    lock(room).arrive(id, Queue { lines, socket });
 
     // read(): this thread sleeps in the kernel until the client sends
     // something. read_line (lesson 9's framing) calls it until it has a
     // whole line, and refuses a line over MAX_LINE bytes.
-    let mut reader = BufReader::new(&stream);
+    let mut reader = BufReader::new(&*stream);
     let mut line = Vec::new();
     let why = loop {
         match read_line(&mut reader, MAX_LINE, &mut line) {
@@ -95,9 +121,13 @@ fn serve_client(id: Id, stream: TcpStream, room: &Mutex<Room<Queue>>) {
                 let mut room = lock(room);
                 let next = room.said(id, &line);
                 cut_off_the_dropped(&mut room);
+                drop(room);
                 if next == Next::Close {
                     break Leaving::Left;
                 }
+                // The writers of those just given a line may be waiting
+                // for a CPU: give them a turn before saying more.
+                std::thread::yield_now();
             }
             // 0 bytes: the client closed its side (or half-closed it).
             Ok(false) => break Leaving::Left,
@@ -119,7 +149,7 @@ fn serve_client(id: Id, stream: TcpStream, room: &Mutex<Room<Queue>>) {
 // ANCHOR: write
 /// The writing thread: sleeps until the queue has lines, writes them, and
 /// ends when the queue is closed (the client left) or the socket fails.
-fn write_lines(mut socket: TcpStream, queued: &Receiver<Line>) {
+fn write_lines(mut socket: &TcpStream, queued: &Receiver<Line>) {
     let mut batch = Vec::new();
     while let Ok(line) = queued.recv() {
         // Take whatever else is waiting too: one write() for many lines.
