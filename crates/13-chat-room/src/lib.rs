@@ -1,6 +1,6 @@
 //! Lesson 13: the chat room that all three servers share.
 //!
-//! The three servers (`src/bin/chat-server/`) differ in one thing only: who
+//! The three servers (`src/server/`) differ in one thing only: who
 //! waits where. A thread per client, one thread polling every socket, or
 //! tasks on a runtime. What the room *does* is the same for all three, so it
 //! lives here, once: [`Room`] knows who is in the room, what each line a
@@ -25,8 +25,10 @@ use std::collections::{BTreeMap, HashSet};
 use std::io::Write;
 use std::sync::Arc;
 
+pub mod bench;
 pub mod fds;
 pub mod safe;
+pub mod server;
 
 /// The longest line a client may send, not counting its `\n`. A longer one
 /// ends the connection: the framing cannot tell where the next line starts.
@@ -52,11 +54,13 @@ pub type Line = Arc<[u8]>;
 /// A client's number, unique for the server's lifetime.
 pub type Id = u64;
 
+// ANCHOR: outbox
 /// A client's queue of lines to write, as each server builds it.
 pub trait Outbox {
     /// Puts `line` at the end of the queue; `false` when the queue is full.
     fn offer(&mut self, line: &Line) -> bool;
 }
+// ANCHOR_END: outbox
 
 /// What the server should do with a client after its line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -309,6 +313,7 @@ impl<O: Outbox> Room<O> {
         self.offer(&to, &line);
     }
 
+    // ANCHOR: offer
     /// Puts `line` in each queue of `to`. A client whose queue is full is
     /// dropped, and the others are told; telling them may fill another
     /// queue, so this goes on until nobody more is dropped.
@@ -339,6 +344,7 @@ impl<O: Outbox> Room<O> {
             }
         }
     }
+    // ANCHOR_END: offer
 
     /// Prints what happened on the server's stdout.
     fn note(&self, text: &str) {

@@ -1,17 +1,13 @@
 //! Lesson 13, the server: one chat room, built three ways. `--model` picks
 //! the way; each lives in its own file and reads top to bottom:
 //!
-//! - `threads.rs`: a thread per client (std only);
-//! - `polling.rs`: one thread, and readiness polling with `mio`;
-//! - `tasks.rs`: a task per client on `tokio`'s runtime.
+//! - `src/server/threads.rs`: a thread per client (std only);
+//! - `src/server/polling.rs`: one thread, and readiness polling with `mio`;
+//! - `src/server/tasks.rs`: a task per client on `tokio`'s runtime.
 //!
 //! What the room does with each line is the same for all three: that is the
 //! crate's `Room`. (The Python course's last TCP script promised a chat for
 //! many and served one client at a time; this is what the title promised.)
-
-mod polling;
-mod tasks;
-mod threads;
 
 use std::io::Write;
 use std::net::{SocketAddr, TcpListener};
@@ -36,7 +32,7 @@ struct Args {
     model: Model,
     /// How many clients may be connected at once; the next is told the
     /// room is full. (The thread-per-client server may allow fewer: see
-    /// threads.rs.)
+    /// src/server/threads.rs.)
     #[arg(long, value_name = "N", default_value_t = 16_000)]
     max_clients: usize,
     /// Print nothing after the ready line (joins, leaves and drops are
@@ -65,7 +61,7 @@ fn serve(args: Args) -> anyhow::Result<()> {
     common::stop_on_ctrl_c("server")?;
     // One socket per client: thousands of clients need thousands of file
     // descriptors, more than the usual soft limit of 1,024.
-    let limit = chat_room::fds::raise_limit().context("cannot raise the limit on open files")?;
+    chat_room::fds::raise_limit().context("cannot raise the limit on open files")?;
 
     // socket() + bind() + listen(), with a longer queue of finished
     // handshakes than std's 128: when hundreds of clients connect at once,
@@ -89,16 +85,13 @@ fn serve(args: Args) -> anyhow::Result<()> {
             Model::Poll => "one thread polling every socket (mio)",
             Model::Tokio => "a task per client (tokio)",
         };
-        writeln!(
-            common::out(),
-            "serving the room with {model}; up to {limit} open files"
-        )?;
+        writeln!(common::out(), "serving the room with {model}")?;
     }
     let log = !args.quiet;
     match args.model {
-        Model::Threads => threads::serve(listener, log, args.max_clients),
-        Model::Poll => polling::serve(listener, log, args.max_clients),
-        Model::Tokio => tasks::serve(listener, log, args.max_clients),
+        Model::Threads => chat_room::server::threads::serve(listener, log, args.max_clients),
+        Model::Poll => chat_room::server::polling::serve(listener, log, args.max_clients),
+        Model::Tokio => chat_room::server::tasks::serve(listener, log, args.max_clients),
     }
 }
 // ANCHOR_END: serve

@@ -13,8 +13,8 @@ use std::collections::{HashMap, VecDeque};
 use std::io::{self, IoSlice, Read, Write};
 use std::net::Shutdown;
 
+use crate::{Id, Leaving, Line, MAX_LINE, Next, Outbox, QUEUE_LINES, Room};
 use anyhow::Context;
-use chat_room::{Id, Leaving, Line, MAX_LINE, Next, Outbox, QUEUE_LINES, Room};
 use common::framing::LineDecoder;
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
@@ -125,7 +125,7 @@ fn accept_all(
         };
         if room.is_full() {
             // Say so and close (the write fits in the empty send buffer).
-            let _ = socket.write(chat_room::ROOM_FULL);
+            let _ = socket.write(crate::ROOM_FULL);
             continue;
         }
         let id = *next_id;

@@ -12,8 +12,8 @@
 use std::net::TcpListener as StdListener;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+use crate::{Id, Leaving, Line, MAX_LINE, Next, Outbox, QUEUE_LINES, Room};
 use anyhow::Context;
-use chat_room::{Id, Leaving, Line, MAX_LINE, Next, Outbox, QUEUE_LINES, Room};
 use common::framing::LineDecoder;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -65,7 +65,7 @@ pub fn serve(listener: StdListener, log: bool, max_clients: usize) -> anyhow::Re
             };
             if lock(&room).is_full() {
                 // Say so and close (the write fits in the empty send buffer).
-                let _ = socket.try_write(chat_room::ROOM_FULL);
+                let _ = socket.try_write(crate::ROOM_FULL);
                 continue;
             }
             let (lines, queued) = mpsc::channel(QUEUE_LINES);

@@ -3,7 +3,7 @@
 //! `chat-load flood` is one client that talks far faster than anyone reads
 //! (the demo's way to fill a slow client's queue). `chat-load bench` starts
 //! each of the three servers in turn and measures what it holds and costs:
-//! see `bench.rs` beside this file and the lesson's page.
+//! see `src/bench.rs` and the lesson's page.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -15,7 +15,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 
-mod bench;
+use chat_room::bench;
 
 /// Lesson 13 (a chat room for many), the load generator: `flood` floods the
 /// room from one client until a given notice comes; `bench` measures the

@@ -12,7 +12,7 @@ use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use chat_room::{Id, Leaving, Line, MAX_LINE, Next, Outbox, QUEUE_LINES, Room};
+use crate::{Id, Leaving, Line, MAX_LINE, Next, Outbox, QUEUE_LINES, Room};
 use common::framing::{FrameError, read_line};
 
 /// Each thread's stack. std's default is 2 MiB of address space (of which
@@ -76,7 +76,7 @@ pub fn serve(listener: TcpListener, log: bool, max_clients: usize) -> anyhow::Re
         if lock(&room).is_full() {
             // No thread for it: say so and close (the write is small
             // enough to fit in the empty send buffer at once).
-            let _ = (&stream).write_all(chat_room::ROOM_FULL);
+            let _ = (&stream).write_all(crate::ROOM_FULL);
             continue;
         }
         let room = Arc::clone(&room);
