@@ -90,6 +90,9 @@ pub struct Phase {
     pub p99_ms: f64,
     pub max_ms: f64,
     pub server_cpu: f64,
+    /// This program's own CPU share over the same time: near 100%, the
+    /// figures measure the load generator as much as the server.
+    pub load_cpu: f64,
     pub dropped: usize,
 }
 
@@ -250,13 +253,19 @@ impl Server {
 
     /// CPU time used so far (user + system), in seconds.
     fn cpu(&self) -> anyhow::Result<f64> {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))?;
-        let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-        let fields: Vec<&str> = after.split_whitespace().collect();
-        let ticks: u64 = fields.get(11).and_then(|v| v.parse().ok()).unwrap_or(0)
-            + fields.get(12).and_then(|v| v.parse().ok()).unwrap_or(0);
-        Ok(ticks as f64 / 100.0)
+        cpu_of(&self.child.id().to_string())
     }
+}
+
+/// CPU time used so far by process `pid` ("self" for this one), in
+/// seconds.
+fn cpu_of(pid: &str) -> anyhow::Result<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks: u64 = fields.get(11).and_then(|v| v.parse().ok()).unwrap_or(0)
+        + fields.get(12).and_then(|v| v.parse().ok()).unwrap_or(0);
+    Ok(ticks as f64 / 100.0)
 }
 
 impl Drop for Server {
@@ -274,10 +283,14 @@ struct Crowd {
 impl Crowd {
     /// Connects up to `n` clients named PREFIX0, PREFIX1, ..., one after
     /// another, each waiting for its `* you are` before the next connects;
-    /// stops at the first one the server turns away.
+    /// stops at the first one the server turns away once it holds some (a
+    /// full room at the start may still be letting the last crowd go: it
+    /// is tried again for ten seconds).
     fn join(addr: SocketAddr, n: usize, prefix: &str) -> anyhow::Result<Crowd> {
+        let patience = Instant::now() + Duration::from_secs(10);
         let mut sockets = Vec::with_capacity(n);
-        for at in 0..n {
+        let mut at = 0;
+        while at < n {
             let mut socket = TcpStream::connect_timeout(&addr, Duration::from_secs(10))
                 .with_context(|| format!("connecting client {at}"))?;
             socket.set_read_timeout(Some(Duration::from_secs(10)))?;
@@ -296,9 +309,17 @@ impl Crowd {
                 }
             }
             if !welcomed {
+                if sockets.is_empty() && Instant::now() < patience {
+                    std::thread::sleep(Duration::from_millis(100));
+                    continue;
+                }
                 break;
             }
             sockets.push(socket);
+            at += 1;
+        }
+        if sockets.is_empty() {
+            anyhow::bail!("the server let no client in");
         }
         Ok(Crowd { sockets })
     }
@@ -371,6 +392,7 @@ impl Polled {
         let mut events = Events::with_capacity(4096);
         let mut buf = vec![0; 64 * 1024];
         let cpu_before = server.cpu()?;
+        let own_before = cpu_of("self")?;
         let start = Instant::now();
         let mut last_arrival = start;
         let grace = start + time + Duration::from_secs(2);
@@ -433,6 +455,7 @@ impl Polled {
             }
         }
         let cpu = server.cpu()? - cpu_before;
+        let own = cpu_of("self")? - own_before;
         let wall = last_arrival
             .duration_since(start)
             .as_secs_f64()
@@ -460,6 +483,7 @@ impl Polled {
             p99_ms: at(0.99),
             max_ms: latencies.last().copied().unwrap_or(f64::NAN),
             server_cpu: cpu / wall,
+            load_cpu: own / wall,
             dropped: dropped.min(self.members.len()),
         })
     }
@@ -496,12 +520,19 @@ fn line_id(line: &[u8]) -> Option<(u32, usize)> {
 fn row(f: &Figures) -> String {
     let per_client = per_client_kib(f);
     let busiest = f.busiest.as_ref().map_or("-".to_owned(), |b| {
-        format!("{:.0}/s at {} lines/s", b.deliveries_per_s, b.rate)
+        format!(
+            "{:.0}/s at {} lines/s (p99 {:.0} ms, server CPU {:.0}%, load generator CPU {:.0}%)",
+            b.deliveries_per_s,
+            b.rate,
+            b.p99_ms,
+            b.server_cpu * 100.0,
+            b.load_cpu * 100.0
+        )
     });
     format!(
         "{}: held {} of {}, {:.1} KiB per client, peak {} MiB, {} threads; {} lines/s: \
          {:.0} deliveries/s, median {:.1} ms, p99 {:.1} ms, max {:.1} ms, server CPU {:.0}%, \
-         {} of {} lines reached everyone; busiest kept up: {busiest}",
+         load generator CPU {:.0}%, {} of {} lines reached everyone; busiest kept up: {busiest}",
         f.model,
         f.held,
         f.wanted,
@@ -514,6 +545,7 @@ fn row(f: &Figures) -> String {
         f.latency.p99_ms,
         f.latency.max_ms,
         f.latency.server_cpu * 100.0,
+        f.latency.load_cpu * 100.0,
         f.latency.complete,
         f.latency.sent,
     )
