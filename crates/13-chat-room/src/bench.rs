@@ -54,7 +54,11 @@ pub struct Options {
     #[arg(long, default_value_t = 1_000)]
     busy_clients: usize,
     /// Lines a second into the room of busy clients, step by step.
-    #[arg(long, value_delimiter = ',', default_value = "100,400,1600,3200,6400,12800")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "100,400,1600,3200,6400,12800"
+    )]
     busy_rates: Vec<u32>,
     /// The CPUs the server may run on (`taskset -c`); empty: no pinning.
     #[arg(long, default_value = "0")]
