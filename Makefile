@@ -36,7 +36,7 @@ COURSE := $(CARGO) run --quiet --package course --
 
 .DEFAULT_GOAL := help
 .PHONY: help lessons run-lesson server client exercise transcripts test fmt lint build \
-	book bench bench-transports mutants clean
+	book bench bench-transports bench-chat mutants clean
 
 help: ## Say what each target does
 	@echo "The sockets course: one lesson a crate, each with a server and a client."
@@ -92,6 +92,17 @@ bench: ## Measure the lesson servers against the same servers in C and Python (r
 
 bench-transports: ## Lesson 14 in full: every transport measured, pinned; writes the table and chart into the book
 	@scripts/bench-transports.sh $(ARGS)
+
+# The chat room's servers under load (lesson 13): the server runs on CPU 0,
+# the load generator on CPU 1 (`taskset`), so that they do not take turns on
+# one CPU; without taskset, neither is pinned.
+bench-chat: ## Measure lesson 13's three chat servers with 10,000 clients (release build, about 2 minutes)
+	$(CARGO) build --release --quiet --package chat-room --bins
+	@if command -v taskset >/dev/null; then \
+		taskset -c 1 target/release/chat-load bench --server-cpus 0 --chart docs/src/images/chat-bench.svg; \
+	else \
+		target/release/chat-load bench --server-cpus '' --chart docs/src/images/chat-bench.svg; \
+	fi
 
 mutants: ## Plant faults with cargo-mutants and count those the tests miss (L=N: that lesson)
 	@test -x $(TOOLS)/bin/cargo-mutants || \

@@ -188,6 +188,18 @@ pub const LESSONS: &[Lesson] = &[
         page: "docs/src/lessons/12-unix-sockets.md",
     },
     Lesson {
+        number: 13,
+        title: "A chat room for many",
+        summary: "one room built three ways (threads, mio, tokio); a slow client is dropped, never stalls the room",
+        dir: "crates/13-chat-room",
+        package: "chat-room",
+        server: bin("chat-room", "chat-server"),
+        client: bin("chat-room", "chat-client"),
+        port: 8013,
+        transport: "tcp",
+        page: "docs/src/lessons/13-chat-room.md",
+    },
+    Lesson {
         number: 14,
         title: "What each transport costs",
         summary: "UDP, TCP kept or new per request, Unix sockets: round trips and throughput measured side by side",
