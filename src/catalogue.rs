@@ -161,4 +161,16 @@ pub const LESSONS: &[Lesson] = &[
         transport: "tcp",
         page: "docs/src/lessons/08-backlog.md",
     },
+    Lesson {
+        number: 10,
+        title: "The loss lab",
+        summary: "in a private network that drops packets, UDP loses its share and TCP sends them again, at a price",
+        dir: "crates/10-loss-lab",
+        package: "loss-lab",
+        server: bin("loss-lab", "loss-lab-server"),
+        client: bin("loss-lab", "loss-lab-client"),
+        port: 9010,
+        transport: "udp",
+        page: "docs/src/lessons/10-loss-lab.md",
+    },
 ];

@@ -13,6 +13,7 @@ pub mod args;
 pub mod colour;
 pub mod datagram;
 pub mod input;
+pub mod lab;
 pub mod output;
 pub mod ready;
 pub mod report;
