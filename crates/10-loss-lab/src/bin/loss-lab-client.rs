@@ -164,7 +164,7 @@ fn send_messages(args: &Args) -> anyhow::Result<()> {
     writeln!(
         out,
         "tcp: the lab's kernel sent {sent} segments (both sides), {again} of them again; \
-         it took {:.1} s",
+         it took {:.2} s",
         took.as_secs_f64()
     )?;
     Ok(())
