@@ -72,8 +72,7 @@ fn the_demo_plays() -> anyhow::Result<()> {
 }
 
 #[test]
-fn at_20_percent_udp_loses_about_a_fifth_and_tcp_nothing_but_retransmits() -> anyhow::Result<()>
-{
+fn at_20_percent_udp_loses_about_a_fifth_and_tcp_nothing_but_retransmits() -> anyhow::Result<()> {
     let run = run("0.2", 1000, 60)?;
     // Each datagram arrives with probability 0.8, independently: the count
     // is binomial, mean 800, standard deviation sqrt(1000 * 0.8 * 0.2) =

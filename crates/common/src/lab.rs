@@ -205,24 +205,35 @@ pub fn join(server: SocketAddr, transport: &str, pid: Option<u32>) -> anyhow::Re
     nix::sched::setns(&user, CloneFlags::CLONE_NEWUSER)
         .context("cannot enter the lab's user namespace")
         .hint("only the user who started the server can join its lab")?;
-    nix::sched::setns(&net, CloneFlags::CLONE_NEWNET)
-        .context("cannot enter the lab's network")?;
+    nix::sched::setns(&net, CloneFlags::CLONE_NEWNET).context("cannot enter the lab's network")?;
     Ok(pid)
 }
 
 /// The one process whose private network has a socket on `server`.
 fn find(server: SocketAddr, transport: &str) -> anyhow::Result<u32> {
-    let ours = fs::read_link("/proc/self/ns/net")?;
+    let ours = fs::read_link("/proc/self/ns/net").context("cannot read /proc/self/ns/net")?;
     let me = nix::unistd::getuid().as_raw();
     let mut found: Vec<(u32, PathBuf)> = Vec::new();
-    for entry in fs::read_dir("/proc")?.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+    for entry in fs::read_dir("/proc")
+        .context("cannot list /proc")?
+        .flatten()
+    {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
             continue;
         };
-        let owner = std::os::unix::fs::MetadataExt::uid(&entry.metadata()?);
-        let Ok(net) = fs::read_link(format!("/proc/{pid}/ns/net")) else {
+        // A process may end at any moment of this search: what cannot be
+        // read any more is skipped.
+        let (Ok(meta), Ok(net)) = (
+            entry.metadata(),
+            fs::read_link(format!("/proc/{pid}/ns/net")),
+        ) else {
             continue;
         };
+        let owner = std::os::unix::fs::MetadataExt::uid(&meta);
         if owner != me || net == ours || found.iter().any(|(_, seen)| *seen == net) {
             continue;
         }
@@ -236,7 +247,9 @@ fn find(server: SocketAddr, transport: &str) -> anyhow::Result<u32> {
         [] => Err(anyhow::anyhow!(
             "no lab of yours has a {transport} socket on {server}"
         ))
-        .hint("start the lesson's server first (`make server L=N`), and give its address with --addr"),
+        .hint(
+            "start the lesson's server first (`make server L=N`), and give its address with --addr",
+        ),
         many => Err(anyhow::anyhow!(
             "{} labs have a {transport} socket on {server} (processes {})",
             many.len(),
@@ -302,7 +315,11 @@ mod tests {
         let addr: SocketAddr = "127.0.0.1:9010".parse().unwrap_or_else(|_| unreachable!());
         assert!(listens(table, addr, "tcp"));
         assert!(!listens(table, addr, "udp"));
-        assert!(!listens(table, SocketAddr::from(([127, 0, 0, 1], 9011)), "tcp"));
+        assert!(!listens(
+            table,
+            SocketAddr::from(([127, 0, 0, 1], 9011)),
+            "tcp"
+        ));
         assert_eq!(ipv4("nonsense"), None);
     }
 }

@@ -77,7 +77,11 @@ fn send_datagrams(args: &Args) -> anyhow::Result<()> {
         // then every loss is the lab's, none the buffer's.
         std::thread::sleep(Duration::from_micros(50));
     }
-    writeln!(out, "udp: sent {} datagrams, numbered 1 to {}", args.count, args.count)?;
+    writeln!(
+        out,
+        "udp: sent {} datagrams, numbered 1 to {}",
+        args.count, args.count
+    )?;
 
     // How many arrived? The question and its answer cross the same lossy
     // network, so the client does what lesson 5's client does: it waits a
@@ -95,7 +99,10 @@ fn send_datagrams(args: &Args) -> anyhow::Result<()> {
                 let Some(count) = answer.strip_prefix(&format!("counted {round}: ")) else {
                     continue;
                 };
-                writeln!(out, "udp: asked how many arrived; answered at try {attempt}")?;
+                writeln!(
+                    out,
+                    "udp: asked how many arrived; answered at try {attempt}"
+                )?;
                 writeln!(out, "udp: the server says {count}")?;
                 return Ok(());
             }
@@ -134,7 +141,10 @@ fn send_messages(args: &Args) -> anyhow::Result<()> {
     let size = usize::from(args.size);
     for seq in 1..=args.messages {
         let mut message = format!("tcp {seq} ");
-        message.extend(std::iter::repeat_n('.', size.saturating_sub(message.len() + 1)));
+        message.extend(std::iter::repeat_n(
+            '.',
+            size.saturating_sub(message.len() + 1),
+        ));
         message.push('\n');
         // send(): the kernel keeps a copy of these bytes until the server's
         // kernel acknowledges them, and sends them again when the

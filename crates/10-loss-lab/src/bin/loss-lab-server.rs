@@ -86,8 +86,10 @@ fn count_datagrams(udp: &UdpSocket) -> anyhow::Result<()> {
                 if *id != round {
                     (round, arrived, reported) = (id.to_string(), Vec::new(), false);
                 }
-                let Ok(seq) = seq.parse::<usize>() else { continue };
-                if seq >= 1 && seq <= 1_000_000 {
+                let Ok(seq) = seq.parse::<usize>() else {
+                    continue;
+                };
+                if (1..=1_000_000).contains(&seq) {
                     arrived.resize(arrived.len().max(seq), false);
                     arrived[seq - 1] = true;
                 }
@@ -101,7 +103,11 @@ fn count_datagrams(udp: &UdpSocket) -> anyhow::Result<()> {
                     .map(|seq| seq.to_string())
                     .collect();
                 if !reported {
-                    writeln!(out, "udp: {got} of {total} datagrams arrived, {} lost", lost.len())?;
+                    writeln!(
+                        out,
+                        "udp: {got} of {total} datagrams arrived, {} lost",
+                        lost.len()
+                    )?;
                     if !lost.is_empty() {
                         let first: Vec<&str> = lost.iter().take(10).map(String::as_str).collect();
                         writeln!(out, "udp: the first lost: {}", first.join(", "))?;
@@ -109,9 +115,14 @@ fn count_datagrams(udp: &UdpSocket) -> anyhow::Result<()> {
                     reported = true;
                 }
                 let answer = format!("counted {id}: {got} of {total} arrived");
-                udp.send_to(answer.as_bytes(), from).context("cannot answer")?;
+                udp.send_to(answer.as_bytes(), from)
+                    .context("cannot answer")?;
             }
-            _ => writeln!(out, "udp: ignored a datagram from {from}: {}", common::show(&buf[..n]))?,
+            _ => writeln!(
+                out,
+                "udp: ignored a datagram from {from}: {}",
+                common::show(&buf[..n])
+            )?,
         }
     }
 }
@@ -140,7 +151,10 @@ fn check_messages(conn: TcpStream) -> anyhow::Result<()> {
             break format!("received {count} messages in order, {bytes} bytes");
         }
         bytes += n;
-        let seq = line.split_whitespace().nth(1).and_then(|s| s.parse::<u64>().ok());
+        let seq = line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse::<u64>().ok());
         if !line.starts_with("tcp ") || seq != Some(count + 1) {
             break format!("message {} is out of order or garbled", count + 1);
         }
@@ -157,6 +171,8 @@ fn check_messages(conn: TcpStream) -> anyhow::Result<()> {
 fn parse_loss(text: &str) -> Result<f64, String> {
     match text.trim().parse::<f64>() {
         Ok(share) if (0.0..=0.9).contains(&share) => Ok(share),
-        _ => Err(format!("'{text}' is not a share between 0 and 0.9, such as 0.2")),
+        _ => Err(format!(
+            "'{text}' is not a share between 0 and 0.9, such as 0.2"
+        )),
     }
 }
