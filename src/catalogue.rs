@@ -173,4 +173,16 @@ pub const LESSONS: &[Lesson] = &[
         transport: "udp",
         page: "docs/src/lessons/10-loss-lab.md",
     },
+    Lesson {
+        number: 11,
+        title: "The handshake on the wire",
+        summary: "lesson 1's connection captured segment by segment: SYN, SYN+ACK, ACK, the data, the close, and the states the kernel reports",
+        dir: "crates/11-handshake",
+        package: "handshake",
+        server: bin("handshake", "handshake-server"),
+        client: bin("handshake", "handshake-client"),
+        port: 8911,
+        transport: "tcp",
+        page: "docs/src/lessons/11-handshake.md",
+    },
 ];

@@ -202,6 +202,10 @@ pub fn join(server: SocketAddr, transport: &str, pid: Option<u32>) -> anyhow::Re
             .hint("is the server still running? `make server L=N` starts it")
     };
     let (user, net) = (open("user")?, open("net")?);
+    if fs::read_link(format!("/proc/{pid}/ns/net")).ok() == fs::read_link("/proc/self/ns/net").ok()
+    {
+        bail!("process {pid} shares this network: it is in no lab of its own");
+    }
     nix::sched::setns(&user, CloneFlags::CLONE_NEWUSER)
         .context("cannot enter the lab's user namespace")
         .hint("only the user who started the server can join its lab")?;
