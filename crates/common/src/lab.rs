@@ -7,13 +7,14 @@
 //! namespace, in which this process is root, and a new network namespace,
 //! which holds nothing but a loopback interface `lo`, down. Then `lo` is
 //! brought up (`ip link set lo up`). [`drop_packets`] asks iptables to drop a
-//! share of the packets that arrive on it. A client calls [`join`] to enter
+//! share of the packets sent to the server's port. A client calls [`join`] to enter
 //! the lab of the server it talks to, as `nsenter --target PID --user --net
 //! --preserve-credentials` does. By hand, in a shell:
 //!
 //! ```text
 //! unshare -rn sh -c 'ip link set lo up;
-//!   iptables -A INPUT -m statistic --mode random --probability 0.2 -j DROP;
+//!   for p in udp tcp; do iptables -A INPUT -p $p --dport 9010
+//!     -m statistic --mode random --probability 0.2 -j DROP; done;
 //!   exec loss-lab-server'
 //! nsenter --target PID --user --net --preserve-credentials loss-lab-client
 //! ```
@@ -141,31 +142,38 @@ fn bring_lo_up() -> anyhow::Result<()> {
     }
 }
 
-/// Makes the lab's `lo` drop each arriving packet with probability `share`
-/// (0 to 1), chosen at random for each packet by the kernel:
-/// `iptables -A INPUT -m statistic --mode random --probability SHARE -j DROP`.
+/// Makes the lab drop each packet sent to `port` (UDP or TCP) with
+/// probability `share` (0 to 1), chosen at random for each packet by the
+/// kernel: for each protocol,
+/// `iptables -A INPUT -p udp --dport PORT -m statistic --mode random --probability SHARE -j DROP`.
 /// Every packet on `lo` passes INPUT once, so each has one chance to be
-/// lost. Nothing is done for 0.
-pub fn drop_packets(share: f64) -> anyhow::Result<()> {
+/// lost. Only the way to the server is lossy: what the server sends back
+/// (its answers, its acknowledgements) always arrives, so that one loss is
+/// never compounded by the loss of what would repair it. Nothing is done
+/// for 0.
+pub fn drop_packets(share: f64, port: u16) -> anyhow::Result<()> {
     if share <= 0.0 {
         return Ok(());
     }
     let iptables = iptables()
         .context("cannot drop packets: iptables is not installed")
         .hint(IPTABLES_HINT)?;
-    let probability = format!("{share}");
-    let output = Command::new(&iptables)
-        .args(["-w", "-A", "INPUT", "-m", "statistic", "--mode", "random"])
-        .args(["--probability", &probability, "-j", "DROP"])
-        .output()
-        .with_context(|| format!("cannot run {}", iptables.display()))?;
-    if !output.status.success() {
-        bail!(
-            "{} refused the rule ({}): {}",
-            iptables.display(),
-            output.status,
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
+    let (probability, port) = (format!("{share}"), port.to_string());
+    for protocol in ["udp", "tcp"] {
+        let output = Command::new(&iptables)
+            .args(["-w", "-A", "INPUT", "-p", protocol, "--dport", &port])
+            .args(["-m", "statistic", "--mode", "random"])
+            .args(["--probability", &probability, "-j", "DROP"])
+            .output()
+            .with_context(|| format!("cannot run {}", iptables.display()))?;
+        if !output.status.success() {
+            bail!(
+                "{} refused the rule ({}): {}",
+                iptables.display(),
+                output.status,
+                String::from_utf8_lossy(&output.stderr).trim()
+            );
+        }
     }
     Ok(())
 }
@@ -183,15 +191,32 @@ pub fn iptables() -> Option<PathBuf> {
 /// Enters the lab of the server that listens on `server` (TCP or UDP, as
 /// `transport` says), or of process `pid` when it is given, and returns that
 /// process's id. Like [`enter`], it must run before the process starts a
-/// thread.
+/// thread. `lesson` is named in the hints (`make server L=10`).
 ///
 /// The lab is found as a person would find it: among this user's
 /// processes, one whose network namespace is not ours and has a socket on
 /// that address (its kernel tables, `/proc/PID/net/udp` or `tcp`, say so).
-pub fn join(server: SocketAddr, transport: &str, pid: Option<u32>) -> anyhow::Result<u32> {
+pub fn join(
+    lesson: u8,
+    server: SocketAddr,
+    transport: &str,
+    pid: Option<u32>,
+) -> anyhow::Result<u32> {
+    let start = format!("start the server first, in another terminal: `make server L={lesson}`");
     let pid = match pid {
         Some(pid) => pid,
-        None => find(server, transport)?,
+        None => match find(server, transport)?.as_slice() {
+            [pid] => *pid,
+            [] => Err(anyhow::anyhow!(
+                "no lab of yours has a {transport} socket on {server}"
+            ))
+            .hint(format!("{start}; give its address with --addr"))?,
+            many => Err(anyhow::anyhow!(
+                "{} labs have a {transport} socket on {server} (processes {many:?})",
+                many.len()
+            ))
+            .hint("name one with --lab PID")?,
+        },
     };
     // A namespace is named by a file under /proc/PID/ns/. setns() moves this
     // process into it: first the user namespace (where the lab's root is
@@ -199,7 +224,7 @@ pub fn join(server: SocketAddr, transport: &str, pid: Option<u32>) -> anyhow::Re
     let open = |kind: &str| {
         fs::File::open(format!("/proc/{pid}/ns/{kind}"))
             .with_context(|| format!("cannot open the lab of process {pid}"))
-            .hint("is the server still running? `make server L=N` starts it")
+            .hint(format!("is the server still running? {start}"))
     };
     let (user, net) = (open("user")?, open("net")?);
     if fs::read_link(format!("/proc/{pid}/ns/net")).ok() == fs::read_link("/proc/self/ns/net").ok()
@@ -213,8 +238,9 @@ pub fn join(server: SocketAddr, transport: &str, pid: Option<u32>) -> anyhow::Re
     Ok(pid)
 }
 
-/// The one process whose private network has a socket on `server`.
-fn find(server: SocketAddr, transport: &str) -> anyhow::Result<u32> {
+/// The processes, one per lab, whose private network has a socket on
+/// `server`.
+fn find(server: SocketAddr, transport: &str) -> anyhow::Result<Vec<u32>> {
     let ours = fs::read_link("/proc/self/ns/net").context("cannot read /proc/self/ns/net")?;
     let me = nix::unistd::getuid().as_raw();
     let mut found: Vec<(u32, PathBuf)> = Vec::new();
@@ -246,24 +272,7 @@ fn find(server: SocketAddr, transport: &str) -> anyhow::Result<u32> {
             found.push((pid, net));
         }
     }
-    match found.as_slice() {
-        [(pid, _)] => Ok(*pid),
-        [] => Err(anyhow::anyhow!(
-            "no lab of yours has a {transport} socket on {server}"
-        ))
-        .hint(
-            "start the lesson's server first (`make server L=N`), and give its address with --addr",
-        ),
-        many => Err(anyhow::anyhow!(
-            "{} labs have a {transport} socket on {server} (processes {})",
-            many.len(),
-            many.iter()
-                .map(|(pid, _)| pid.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))
-        .hint("name one with --lab PID"),
-    }
+    Ok(found.into_iter().map(|(pid, _)| pid).collect())
 }
 
 /// Whether a kernel socket table (`/proc/net/udp` or `tcp`) lists a socket

@@ -52,7 +52,7 @@ fn main() -> ExitCode {
 fn talk(args: Args) -> anyhow::Result<()> {
     // Into the server's lab, before any thread starts: what `nsenter
     // --target PID --user --net --preserve-credentials` does.
-    let pid = common::lab::join(args.addr, "udp", args.lab)?;
+    let pid = common::lab::join(10, args.addr, "udp", args.lab)?;
     let mut out = common::out();
     writeln!(out, "joined the lab of process {pid}")?;
     send_datagrams(&args)?;
@@ -66,6 +66,10 @@ fn talk(args: Args) -> anyhow::Result<()> {
 fn send_datagrams(args: &Args) -> anyhow::Result<()> {
     let mut out = common::out();
     let socket = UdpSocket::bind("127.0.0.1:0")?;
+    // The lab's kernel counts the datagrams it had to drop because the
+    // receiving socket's buffer was full: a second way to lose a datagram,
+    // which no firewall is needed for.
+    let overflows_before = snmp("Udp", "RcvbufErrors")?;
     // The datagrams of this run carry its number: the server counts each
     // run apart.
     let round = std::process::id();
@@ -104,6 +108,11 @@ fn send_datagrams(args: &Args) -> anyhow::Result<()> {
                     "udp: asked how many arrived; answered at try {attempt}"
                 )?;
                 writeln!(out, "udp: the server says {count}")?;
+                let overflows = snmp("Udp", "RcvbufErrors")? - overflows_before;
+                writeln!(
+                    out,
+                    "udp: dropped by the kernel for a full receive buffer: {overflows}"
+                )?;
                 return Ok(());
             }
             Err(err) if common::is_timeout(&err) => continue,

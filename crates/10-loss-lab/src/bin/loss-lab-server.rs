@@ -32,24 +32,29 @@ fn main() -> ExitCode {
 // ANCHOR: serve
 fn serve(args: Args) -> anyhow::Result<()> {
     // Into a private network of our own, before any thread starts: what
-    // `unshare -rn` does, then `ip link set lo up`. Then iptables drops the
-    // chosen share of the packets that arrive on its lo.
+    // `unshare -rn` does, then `ip link set lo up`.
     common::lab::enter()?;
-    common::lab::drop_packets(args.loss)?;
     common::stop_on_ctrl_c("server")?;
     let mut out = common::out();
 
     // One UDP socket and one TCP listener, on the same port number: a port
     // belongs to a protocol, so the two do not collide.
     let udp = UdpSocket::bind(args.addr).with_context(|| format!("cannot bind {}", args.addr))?;
+    // A larger receive buffer (as large as the kernel allows), so that a
+    // moment when this process does not run loses no datagram.
+    socket2::SockRef::from(&udp).set_recv_buffer_size(1 << 20)?;
     let addr = udp.local_addr()?;
     let tcp = TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
+    // iptables drops the chosen share of the packets sent to that port.
+    common::lab::drop_packets(args.loss, addr.port())?;
     common::announce(addr)?;
     writeln!(
         out,
-        "lab: a private network of process {}; iptables drops {:.0}% of the packets on its lo",
+        "lab: a private network of process {}; iptables drops {:.0}% of the packets sent to \
+         port {}",
         std::process::id(),
-        args.loss * 100.0
+        args.loss * 100.0,
+        addr.port()
     )?;
 
     // TCP connections on a thread of their own, datagrams here.
@@ -108,10 +113,13 @@ fn count_datagrams(udp: &UdpSocket) -> anyhow::Result<()> {
                         "udp: {got} of {total} datagrams arrived, {} lost",
                         lost.len()
                     )?;
-                    if !lost.is_empty() {
-                        let first: Vec<&str> = lost.iter().take(10).map(String::as_str).collect();
-                        writeln!(out, "udp: the first lost: {}", first.join(", "))?;
-                    }
+                    let first: Vec<&str> = lost.iter().take(10).map(String::as_str).collect();
+                    let first = if first.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        first.join(", ")
+                    };
+                    writeln!(out, "udp: the first lost: {first}")?;
                     reported = true;
                 }
                 let answer = format!("counted {id}: {got} of {total} arrived");

@@ -38,7 +38,7 @@ fn main() -> ExitCode {
 // ANCHOR: talk
 fn talk(args: Args) -> anyhow::Result<()> {
     // Into the server's lab, before any thread starts.
-    let pid = common::lab::join(args.addr, "tcp", args.lab)?;
+    let pid = common::lab::join(11, args.addr, "tcp", args.lab)?;
     let mut out = common::out();
     writeln!(out, "joined the lab of process {pid}")?;
 
