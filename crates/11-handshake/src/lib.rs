@@ -166,13 +166,13 @@ pub fn acked_fin(segments: &[Segment], client: bool) -> bool {
 }
 
 /// The width of the diagram between the two lifelines.
-const WIDTH: usize = 44;
+const WIDTH: usize = 40;
 
 // ANCHOR: diagram
 /// The segments as a sequence diagram: one line each, an arrow from the
 /// side that sent it, its flags, its sequence and acknowledgement numbers
 /// relative to each side's first (as Wireshark shows them), its payload
-/// length, the phase it belongs to, and the absolute numbers at the end.
+/// length, and the absolute numbers at the end; a line names each phase.
 pub fn diagram(segments: &[Segment], client: &str, server: &str) -> Vec<String> {
     // Each side's initial sequence number: the one in its SYN.
     let first = |from_client: bool| {
@@ -183,7 +183,9 @@ pub fn diagram(segments: &[Segment], client: &str, server: &str) -> Vec<String> 
     };
     let (client_isn, server_isn) = (first(true), first(false));
     // The two names above the two lifelines.
-    let width = (WIDTH + 2).saturating_sub(client.len());
+    let width = (WIDTH + 2)
+        .saturating_sub(client.len())
+        .max(server.len() + 2);
     let mut lines = vec![format!("  {client}{server:>width$}")];
     let mut phase = "";
     for s in segments {
@@ -217,12 +219,11 @@ pub fn diagram(segments: &[Segment], client: &str, server: &str) -> Vec<String> 
         } else {
             "data"
         };
-        let label = if now == phase { "" } else { now };
+        if now != phase {
+            lines.push(format!("  {now}:"));
+        }
         phase = now;
-        lines.push(format!(
-            "  |{arrow}|  {label:<9}  (seq {} ack {})",
-            s.seq, s.ack
-        ));
+        lines.push(format!("  |{arrow}|  (seq {} ack {})", s.seq, s.ack));
     }
     lines
 }
@@ -264,12 +265,13 @@ mod tests {
         wire.push(segment(false, 502, 102, "ACK", 0));
         assert!(ended(&wire));
         let lines = diagram(&wire, "client", "server");
-        assert!(lines[1].contains(" SYN seq=0 ─"), "{}", lines[1]);
-        assert!(lines[1].contains("handshake"), "{}", lines[1]);
-        assert!(lines[2].contains("<─"), "{}", lines[2]);
-        assert!(lines[2].contains("SYN+ACK seq=0 ack=1"), "{}", lines[2]);
-        assert!(lines[4].contains("FIN+ACK seq=1 ack=1 ") && lines[4].contains("close"));
-        assert!(lines[6].contains("(seq 502 ack 102)"), "{}", lines[6]);
+        assert_eq!(lines[1], "  handshake:");
+        assert!(lines[2].contains(" SYN seq=0 ─"), "{}", lines[2]);
+        assert!(lines[3].contains("<─"), "{}", lines[3]);
+        assert!(lines[3].contains("SYN+ACK seq=0 ack=1"), "{}", lines[3]);
+        assert_eq!(lines[5], "  close:");
+        assert!(lines[6].contains("FIN+ACK seq=1 ack=1 "), "{}", lines[6]);
+        assert!(lines[8].contains("(seq 502 ack 102)"), "{}", lines[8]);
     }
 
     #[test]
