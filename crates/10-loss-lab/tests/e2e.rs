@@ -193,6 +193,44 @@ fn where_the_kernel_refuses_namespaces_the_server_says_what_to_do() -> anyhow::R
     Ok(())
 }
 
+/// Without iptables the server cannot drop packets, and says how to
+/// install it. Made real: in a mount namespace of the test's own, every
+/// iptables is covered by /dev/null.
+#[test]
+fn without_iptables_the_server_says_how_to_install_it() -> anyhow::Result<()> {
+    let Some(unshare) = tool("unshare") else {
+        eprintln!("skipped: no unshare (util-linux) to hide iptables");
+        return Ok(());
+    };
+    let server = env!("CARGO_BIN_EXE_loss-lab-server");
+    let output = Command::new(unshare)
+        .args(["--user", "--map-root-user", "--mount", "sh", "-c"])
+        .arg(
+            "for f in /usr/sbin/iptables /sbin/iptables /usr/bin/iptables /bin/iptables; do \
+               if [ -e $f ]; then mount --bind /dev/null $f || exit 99; fi; done; \
+             exec env PATH=/usr/bin:/bin \"$0\" --addr 127.0.0.1:0 --loss 0.2",
+        )
+        .arg(server)
+        .output()?;
+    let errors = String::from_utf8_lossy(&output.stderr);
+    if output.status.code() == Some(99) || errors.contains("unshare failed") {
+        eprintln!("skipped: this machine cannot hide iptables in a namespace: {errors}");
+        return Ok(());
+    }
+    ensure!(
+        output.status.code() == Some(1),
+        "{}: {errors}",
+        output.status
+    );
+    ensure!(
+        errors.starts_with("error: cannot drop packets: iptables is not installed\nhint: "),
+        "{errors}"
+    );
+    ensure!(errors.contains("apt-get install iptables"), "{errors}");
+    ensure!(output.stdout.is_empty(), "it printed a ready line anyway");
+    Ok(())
+}
+
 /// The lab as a learner runs it, not as root: uid 65534 (nobody), with no
 /// capability at all, runs the server and the client, and the losses
 /// happen. Only root can switch to that user; anyone else already runs the
