@@ -5,6 +5,13 @@
 # otherwise it says how to install it, and the lessons' tests will say the
 # same when they fail.
 set -eu
+# Where the kernel has the statistic match as a module, root loads it now:
+# whether a module may be loaded on demand from inside a user namespace
+# depends on the kernel, and loading it here costs nothing.
+if [ "$(id -u)" = 0 ] && command -v modprobe >/dev/null 2>&1; then
+    modprobe -q xt_statistic 2>/dev/null || true
+    modprobe -q nft_compat 2>/dev/null || true
+fi
 for dir in $(echo "$PATH" | tr ':' ' ') /usr/sbin /sbin; do
     if [ -x "$dir/iptables" ]; then
         exit 0
