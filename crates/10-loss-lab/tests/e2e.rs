@@ -310,3 +310,45 @@ fn an_ordinary_user_runs_the_lab() -> anyhow::Result<()> {
     std::fs::remove_dir_all(&folder)?;
     result
 }
+
+/// The legacy iptables (Debian's `iptables-legacy`) takes a lock in /run,
+/// which an ordinary user cannot write: the lab gives it a lock file of its
+/// own. Checked as uid 65534 with the legacy iptables first on the PATH,
+/// where root can switch users and the legacy iptables is installed.
+#[test]
+fn an_ordinary_user_drops_packets_with_the_legacy_iptables_too() -> anyhow::Result<()> {
+    let legacy = Path::new("/usr/sbin/iptables-legacy");
+    if !nix::unistd::geteuid().is_root() || !legacy.is_file() {
+        eprintln!("skipped: needs root (to become uid 65534) and /usr/sbin/iptables-legacy");
+        return Ok(());
+    }
+    let Some(setpriv) = tool("setpriv") else {
+        eprintln!("skipped: no setpriv (util-linux) to become uid 65534");
+        return Ok(());
+    };
+    let folder = std::env::temp_dir().join(format!("loss-lab-legacy-{}", std::process::id()));
+    std::fs::create_dir_all(&folder)?;
+    let server = folder.join("loss-lab-server");
+    std::fs::copy(env!("CARGO_BIN_EXE_loss-lab-server"), &server)?;
+    std::os::unix::fs::symlink(legacy, folder.join("iptables"))?;
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o755))?;
+    let result = (|| -> anyhow::Result<()> {
+        let mut stage = Stage::new(course::Bins::new().with("setpriv", &setpriv));
+        stage.serve(
+            "server",
+            format!(
+                "PATH={}:/usr/bin:/bin setpriv --reuid=65534 --regid=65534 --clear-groups {} \
+                 --loss 0.2",
+                folder.display(),
+                server.display()
+            )
+            .as_str(),
+        )?;
+        stage.seen("server", "iptables drops 20% of the packets sent to port")?;
+        stage.interrupt("server")?;
+        stage.exit("server", 0)
+    })();
+    std::fs::remove_dir_all(&folder)?;
+    result
+}

@@ -159,8 +159,12 @@ pub fn drop_packets(share: f64, port: u16) -> anyhow::Result<()> {
         .context("cannot drop packets: iptables is not installed")
         .hint(IPTABLES_HINT)?;
     let (probability, port) = (format!("{share}"), port.to_string());
+    // The legacy iptables takes a lock in /run, which only the machine's
+    // root may write: the lab's iptables gets a lock file of its own.
+    let lock = std::env::temp_dir().join(format!("lab-xtables-{}.lock", std::process::id()));
     for protocol in ["udp", "tcp"] {
         let output = Command::new(&iptables)
+            .env("XTABLES_LOCKFILE", &lock)
             .args(["-w", "-A", "INPUT", "-p", protocol, "--dport", &port])
             .args(["-m", "statistic", "--mode", "random"])
             .args(["--probability", &probability, "-j", "DROP"])
@@ -175,6 +179,7 @@ pub fn drop_packets(share: f64, port: u16) -> anyhow::Result<()> {
             );
         }
     }
+    let _ = fs::remove_file(&lock);
     Ok(())
 }
 
