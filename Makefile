@@ -79,6 +79,7 @@ lint: ## Check formatting and clippy's lints
 	$(CARGO) clippy --workspace --all-targets --quiet -- -D warnings
 
 test: lint ## Everything CI checks: format, lints, unit and end-to-end tests, demos, book
+	@scripts/lab-tools.sh
 	$(CARGO) build --workspace --bins --quiet
 	$(CARGO) test --workspace --quiet --no-fail-fast
 

@@ -213,6 +213,17 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_measured_figure_may_change_its_number_of_digits() -> anyhow::Result<()> {
+        same_story(
+            "[client] 9 of 1000 arrived; it took 0.84 s\n",
+            "[client] 812 of 1000 arrived; it took 12.05 s\n",
+        )?;
+        assert!(same_story("[client] 9 lost\n", "[client] 9 lost, 3 late\n").is_err());
+        assert_eq!(timeless("seq 3832954555 ack 7"), "seq 0 ack 0");
+        Ok(())
+    }
+
     const LESSON: Lesson = Lesson {
         number: 9,
         title: "Echo",

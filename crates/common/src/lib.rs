@@ -14,6 +14,7 @@ pub mod colour;
 pub mod datagram;
 pub mod framing;
 pub mod input;
+pub mod lab;
 pub mod output;
 pub mod ready;
 pub mod report;
