@@ -68,7 +68,7 @@ pub fn normalise(text: &str, server_port: u16) -> String {
             .min();
         let Some((at, len)) = found else {
             out.push_str(rest);
-            return out;
+            return same_ports_elsewhere(&out, &ports);
         };
         out.push_str(&rest[..at + len]);
         rest = &rest[at + len..];
@@ -85,6 +85,28 @@ pub fn normalise(text: &str, server_port: u16) -> String {
         }
         rest = &rest[digits..];
     }
+}
+
+/// The ports of `IP:PORT` addresses also appear on their own (`port 45532`,
+/// a name made from one): each run of digits equal to a port that was
+/// renamed (of 4 digits or more, so no small figure is taken for one) is
+/// renamed the same way.
+fn same_ports_elsewhere(text: &str, ports: &HashMap<String, String>) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(|c: char| c.is_ascii_digit()) {
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        let digits = rest.chars().take_while(char::is_ascii_digit).count();
+        let run = &rest[..digits];
+        match ports.get(run) {
+            Some(renamed) if digits >= 4 => out.push_str(renamed),
+            _ => out.push_str(run),
+        }
+        rest = &rest[digits..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Checks that two transcripts tell the same story: each actor's lines (and
@@ -210,6 +232,17 @@ mod tests {
             normalise(text, 8898),
             "listening on 127.0.0.1:8898\nfrom 127.0.0.1:50001 to 127.0.0.1:8898\n\
              [::1]:50002 and 127.0.0.1:0 stay 0"
+        );
+    }
+
+    #[test]
+    fn a_port_named_outside_an_address_is_renamed_the_same_way() {
+        let text = "listening on 127.0.0.1:41234\ndrops packets sent to port 41234\n\
+                    @echo-41234.stream, 141234 and 4123 stay";
+        assert_eq!(
+            normalise(text, 9010),
+            "listening on 127.0.0.1:9010\ndrops packets sent to port 9010\n\
+             @echo-9010.stream, 141234 and 4123 stay"
         );
     }
 

@@ -34,10 +34,7 @@ pub fn summarise(
     for ((transport, size), taken) in samples {
         let mut sorted = taken.clone();
         sorted.sort_unstable();
-        let at = |share: f64| {
-            let index = ((sorted.len() as f64 * share).ceil() as usize).clamp(1, sorted.len());
-            sorted[index - 1] as f64 / 1000.0
-        };
+        let at = |share: f64| nearest_rank(&sorted, share) as f64 / 1000.0;
         let rounds = per_round
             .iter()
             .find(|(key, _)| key == &(*transport, *size))
@@ -66,6 +63,17 @@ pub fn size_name(size: usize) -> String {
     } else {
         format!("{size} B")
     }
+}
+
+/// The sample below which `share` of the sorted samples lie (the nearest
+/// rank: the median is `share` 0.5, p99 is 0.99). One definition for every
+/// figure, so that a round's median and the overall one agree.
+pub fn nearest_rank(sorted: &[u64], share: f64) -> u64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let index = ((sorted.len() as f64 * share).ceil() as usize).clamp(1, sorted.len());
+    sorted[index - 1]
 }
 
 /// The median of a list of figures (none: 0).

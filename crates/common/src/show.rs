@@ -73,6 +73,21 @@ pub fn ends(bytes: &[u8], keep: usize) -> String {
     format!("{head} … {tail}")
 }
 
+/// A count and its noun, in the singular for one: `count(1, "read")` is
+/// `1 read`, `count(3, "read")` is `3 reads`.
+///
+/// ```
+/// assert_eq!(common::show::count(1, "frame"), "1 frame");
+/// assert_eq!(common::show::count(0, "byte"), "0 bytes");
+/// ```
+pub fn count(n: u64, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 impl fmt::Display for Shown<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for chunk in self.0.utf8_chunks() {

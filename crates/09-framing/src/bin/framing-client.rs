@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use clap::{Parser, ValueEnum};
 use common::framing::{self, FrameError};
-use common::{QuitWord, tcp_state};
+use common::{Hint, QuitWord, tcp_state};
 
 /// Lesson 9 (framing a byte stream), the client: connects, then sends each
 /// line you type as one message in the chosen framing; `/long` sends a
@@ -113,21 +113,31 @@ fn send_typed(stream: TcpStream, args: &Args) -> anyhow::Result<()> {
             Framing::Lines => framing::write_line(&mut writer, &message),
             Framing::Length => framing::write_frame(&mut writer, &message),
         }
-        .context("cannot send")?;
+        .context("cannot send")
+        .hint("the server has closed the connection; is it still running?")?;
         let n = message.len();
         if args.framing == Framing::None {
             // write() returned once the kernel had the bytes; wait until the
             // server's kernel acknowledges them too, so they are all in its
             // receive queue before its operator reads.
             let acked = tcp_state::wait_acknowledged(local, server, Duration::from_secs(2))?;
+            if !acked && tcp_state::state_of(local, server)?.is_none() {
+                // The kernel no longer has the connection: the server's
+                // kernel answered these bytes with a reset.
+                return Err(anyhow::anyhow!(
+                    "the connection is gone: the server has closed it"
+                ))
+                .hint("is the server still running? `make server L=9` starts it");
+            }
             let state = if acked {
                 "acknowledged"
             } else {
                 "not yet acknowledged"
             };
+            let sent = common::show::count(n as u64, "byte");
             writeln!(
                 out,
-                "sent {n} bytes in one write; the server's kernel {state} them"
+                "sent {sent} in one write; the server's kernel {state} them"
             )?;
         }
         // (With framing, the echo shows what was sent.)

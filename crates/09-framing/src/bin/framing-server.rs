@@ -158,15 +158,12 @@ fn echo_lines(conn: TcpStream, client: SocketAddr, max: usize) -> anyhow::Result
     let mut reader = BufReader::new(conn.try_clone().context("cannot clone the socket")?);
     let mut writer = BufWriter::new(conn);
     let mut line = Vec::new();
-    for number in 1.. {
+    for number in 1_u64.. {
         match framing::read_line(&mut reader, max, &mut line) {
             Ok(true) => {}
             Ok(false) => {
-                writeln!(
-                    out,
-                    "{client} closed the connection after {} lines",
-                    number - 1
-                )?;
+                let got = common::show::count(number - 1, "line");
+                writeln!(out, "{client} closed the connection after {got}")?;
                 break;
             }
             Err(err) => return refuse(writer, client, &err, framing::write_line),
@@ -198,15 +195,12 @@ fn echo_frames(conn: TcpStream, client: SocketAddr, max: usize) -> anyhow::Resul
     let mut reader = BufReader::new(conn.try_clone().context("cannot clone the socket")?);
     let mut writer = BufWriter::new(conn);
     let mut frame = Vec::new();
-    for number in 1.. {
+    for number in 1_u64.. {
         match framing::read_frame(&mut reader, max, &mut frame) {
             Ok(true) => {}
             Ok(false) => {
-                writeln!(
-                    out,
-                    "{client} closed the connection after {} frames",
-                    number - 1
-                )?;
+                let got = common::show::count(number - 1, "frame");
+                writeln!(out, "{client} closed the connection after {got}")?;
                 break;
             }
             Err(err) => return refuse(writer, client, &err, framing::write_frame),

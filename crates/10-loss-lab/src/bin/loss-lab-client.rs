@@ -182,7 +182,7 @@ fn send_messages(args: &Args) -> anyhow::Result<()> {
     writeln!(out, "tcp: the server {verdict}")?;
     writeln!(
         out,
-        "tcp: the lab's kernel sent {sent} segments (both sides), {again} of them again; \
+        "tcp: the lab's kernel sent {sent} segments (both sides), and {again} retransmissions; \
          it took {:.2} s",
         took.as_secs_f64()
     )?;

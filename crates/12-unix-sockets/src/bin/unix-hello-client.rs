@@ -1,6 +1,7 @@
 //! Lesson 12, the client: lesson 1's client over a Unix-domain socket.
 
 use std::io::{ErrorKind, Read, Write};
+use std::net::SocketAddr;
 use std::os::unix::net::UnixStream;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -79,14 +80,27 @@ fn talk(args: Args) -> anyhow::Result<()> {
 
 /// What a failed connect means for a Unix socket, with what to do.
 fn cannot_connect(err: std::io::Error, addr: &UnixAddr) -> anyhow::Result<()> {
+    use std::os::unix::fs::FileTypeExt;
+    let is_socket = |path: &std::path::Path| {
+        std::fs::symlink_metadata(path).is_ok_and(|meta| meta.file_type().is_socket())
+    };
     let hint = match (err.kind(), addr) {
+        (ErrorKind::NotFound, UnixAddr::File(path))
+            if path.to_string_lossy().parse::<SocketAddr>().is_ok() =>
+        {
+            "a Unix socket's address is a file path (or @name), not IP:PORT: \
+             `make client L=12` uses the server's default path"
+        }
         (ErrorKind::NotFound, _) => {
             "no socket file there: is the server running? Start it with `make server L=12`, \
              and give both sides the same --addr"
         }
+        (ErrorKind::ConnectionRefused, UnixAddr::File(path)) if !is_socket(path) => {
+            "that file is not a socket: --addr must name the file a server's bind() made"
+        }
         (ErrorKind::ConnectionRefused, UnixAddr::File(_)) => {
             "the file is there but nothing listens on it: a server that was killed left it \
-             behind. Start the server with --force to replace it"
+             behind. Start the server with `make server L=12 ARGS='--force'` to replace it"
         }
         (ErrorKind::ConnectionRefused, UnixAddr::Abstract(_)) => {
             "nothing holds that abstract name: is the server running, with the same --addr?"

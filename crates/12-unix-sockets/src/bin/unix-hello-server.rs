@@ -152,7 +152,8 @@ fn bind(addr: &UnixAddr, force: bool) -> anyhow::Result<(UnixListener, bool)> {
             .with_context(|| format!("cannot listen on {addr}"))
             .hint(format!(
                 "nothing listens on it: a server that was killed left its file behind \
-                 (only a clean exit removes it). Remove it with `rm {}`, or run with --force",
+                 (only a clean exit removes it). Remove it with `rm {}`, or run the server with --force \
+                 (`make server L=12 ARGS='--force'`)",
                 path.display()
             ));
     }

@@ -158,8 +158,8 @@ enum Keyboard {
 }
 
 impl Keyboard {
-    /// The next typed line; `None` at the end of input (Ctrl-D, Ctrl-C on
-    /// the editor, the end of a pipe).
+    /// The next typed line; `None` at the end of input (Ctrl-D, the end of
+    /// a pipe). Ctrl-C on the editor is `/quit`.
     fn next_line(&mut self) -> anyhow::Result<Option<Vec<u8>>> {
         match self {
             Keyboard::Editor(editor) => match editor.readline("> ") {
@@ -167,7 +167,12 @@ impl Keyboard {
                     let _ = editor.add_history_entry(line.as_str());
                     Ok(Some(line.into_bytes()))
                 }
-                Err(ReadlineError::Eof | ReadlineError::Interrupted) => Ok(None),
+                Err(ReadlineError::Eof) => Ok(None),
+                // Ctrl-C: leave as /quit does, saying so.
+                Err(ReadlineError::Interrupted) => {
+                    writeln!(common::out(), "Ctrl-C: it counts as /quit")?;
+                    Ok(Some(b"/quit".to_vec()))
+                }
                 Err(err) => Err(err).context("cannot read the keyboard"),
             },
             Keyboard::Piped(typed) => typed.next_line(),
@@ -184,7 +189,9 @@ enum Printer {
 impl Printer {
     fn print(&mut self, line: String) -> anyhow::Result<()> {
         match self {
-            Printer::Editor(printer) => Ok(printer.print(line)?),
+            // With its newline: the editor adds one only while it is
+            // reading a line, and after the last one (`/quit`) it is not.
+            Printer::Editor(printer) => Ok(printer.print(line + "\n")?),
             Printer::Plain => {
                 let mut out = common::out();
                 writeln!(out, "{line}")?;

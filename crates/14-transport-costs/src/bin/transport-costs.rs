@@ -155,7 +155,7 @@ fn measure(args: Args) -> anyhow::Result<()> {
                 push(
                     &mut per_round,
                     (transport.name(), size),
-                    sorted[sorted.len() / 2],
+                    transport_costs::stats::nearest_rank(&sorted, 0.5),
                 );
                 for sample in taken {
                     push(&mut samples, (transport.name(), size), sample);
