@@ -21,6 +21,7 @@ pub mod book;
 pub mod catalogue;
 pub mod contract;
 pub mod escape;
+pub mod nobody;
 pub mod ports;
 pub mod scenario;
 pub mod stage;
@@ -28,6 +29,7 @@ pub mod transcript;
 
 pub use catalogue::{LESSONS, Lesson};
 pub use contract::keeps_the_contract;
+pub use nobody::Nobody;
 pub use ports::{RefusingTcpPort, UnreachableUdpPort};
 pub use scenario::Scenario;
 pub use stage::{Bins, CommandLine, Stage, on_a_terminal};

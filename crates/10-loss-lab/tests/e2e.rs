@@ -3,7 +3,7 @@
 //! deliver everything. The lab also works for an ordinary user, and says
 //! why when the kernel refuses to make it.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
@@ -145,20 +145,13 @@ fn a_loss_out_of_range_is_refused() -> anyhow::Result<()> {
 }
 
 /// Where `unshare` is, to run a program in a user namespace of its own.
-fn tool(name: &str) -> Option<PathBuf> {
-    ["/usr/bin", "/bin", "/usr/sbin", "/sbin"]
-        .iter()
-        .map(|dir| Path::new(dir).join(name))
-        .find(|path| path.is_file())
-}
-
 /// Where the kernel refuses to make a user namespace, the server says so
 /// in one error line and a hint, and fails. Made real, not faked: inside a
 /// user namespace whose limit on further user namespaces is 0, as
 /// `sysctl user.max_user_namespaces=0` makes a whole machine.
 #[test]
 fn where_the_kernel_refuses_namespaces_the_server_says_what_to_do() -> anyhow::Result<()> {
-    let Some(unshare) = tool("unshare") else {
+    let Some(unshare) = course::nobody::system_tool("unshare") else {
         eprintln!("skipped: no unshare (util-linux) to make a namespace without user namespaces");
         return Ok(());
     };
@@ -198,7 +191,7 @@ fn where_the_kernel_refuses_namespaces_the_server_says_what_to_do() -> anyhow::R
 /// iptables is covered by /dev/null.
 #[test]
 fn without_iptables_the_server_says_how_to_install_it() -> anyhow::Result<()> {
-    let Some(unshare) = tool("unshare") else {
+    let Some(unshare) = course::nobody::system_tool("unshare") else {
         eprintln!("skipped: no unshare (util-linux) to hide iptables");
         return Ok(());
     };
@@ -238,77 +231,45 @@ fn without_iptables_the_server_says_how_to_install_it() -> anyhow::Result<()> {
 /// silence.
 #[test]
 fn an_ordinary_user_runs_the_lab() -> anyhow::Result<()> {
-    if !nix::unistd::geteuid().is_root() {
-        eprintln!(
-            "skipped: not root, so every other test of this lesson already ran the lab as an \
-             ordinary user (uid {})",
-            nix::unistd::geteuid()
-        );
-        return Ok(());
-    }
-    let Some(setpriv) = tool("setpriv") else {
-        eprintln!("skipped: no setpriv (util-linux) to become uid 65534");
+    let bins = [
+        ("loss-lab-server", env!("CARGO_BIN_EXE_loss-lab-server")),
+        ("loss-lab-client", env!("CARGO_BIN_EXE_loss-lab-client")),
+    ];
+    let Some(nobody) = course::Nobody::new("loss-lab", &bins)? else {
         return Ok(());
     };
-    // Copies of the binaries that uid 65534 can read, in a folder of their own.
-    let folder = std::env::temp_dir().join(format!("loss-lab-nobody-{}", std::process::id()));
-    std::fs::create_dir_all(&folder)?;
-    let copy = |name: &str, from: &str| -> anyhow::Result<PathBuf> {
-        let to = folder.join(name);
-        std::fs::copy(from, &to)?;
-        Ok(to)
-    };
-    let server = copy("loss-lab-server", env!("CARGO_BIN_EXE_loss-lab-server"))?;
-    let client = copy("loss-lab-client", env!("CARGO_BIN_EXE_loss-lab-client"))?;
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o755))?;
-    let as_nobody = |program: &Path| {
+    let mut stage = Stage::new(nobody.bins());
+    stage.set_deadline(Duration::from_secs(60));
+    stage.serve(
+        "server",
+        format!("{} --loss 0.2", nobody.command("loss-lab-server")).as_str(),
+    )?;
+    let lab = stage.seen("server", "lab: a private network of process ")?;
+    let pid = numbers(&lab).first().copied().context("no pid")?;
+    let owner = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    ensure!(
+        owner
+            .lines()
+            .any(|line| line.starts_with("Uid:") && line.contains("65534")),
+        "the server does not run as uid 65534"
+    );
+    stage.start(
+        "client",
         format!(
-            "{} --reuid=65534 --regid=65534 --clear-groups {}",
-            setpriv.display(),
-            program.display()
+            "{} --addr {} --count 1000 --messages 60",
+            nobody.command("loss-lab-client"),
+            stage.var("server").context("no address")?
         )
-    };
-    let result = (|| -> anyhow::Result<()> {
-        let mut stage = Stage::new(
-            course::Bins::new()
-                .with("setpriv", &setpriv)
-                .with("sh", "/bin/sh"),
-        );
-        stage.set_deadline(Duration::from_secs(60));
-        stage.serve(
-            "server",
-            format!("{} --loss 0.2", as_nobody(&server)).as_str(),
-        )?;
-        let lab = stage.seen("server", "lab: a private network of process ")?;
-        let pid = numbers(&lab).first().copied().context("no pid")?;
-        let owner = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-        ensure!(
-            owner
-                .lines()
-                .any(|line| line.starts_with("Uid:") && line.contains("65534")),
-            "the server does not run as uid 65534"
-        );
-        stage.start(
-            "client",
-            format!(
-                "{} --addr {} --count 1000 --messages 60",
-                as_nobody(&client),
-                stage.var("server").context("no address")?
-            )
-            .as_str(),
-        )?;
-        let says = numbers(&stage.expect("client", "udp: the server says ")?);
-        ensure!(
-            (737..=863).contains(&says[0]),
-            "{} of 1000 arrived",
-            says[0]
-        );
-        stage.expect("client", "received 60 messages in order")?;
-        stage.exit("client", 0)
-    })();
-    std::fs::remove_dir_all(&folder)?;
-    result
+        .as_str(),
+    )?;
+    let says = numbers(&stage.expect("client", "udp: the server says ")?);
+    ensure!(
+        (737..=863).contains(&says[0]),
+        "{} of 1000 arrived",
+        says[0]
+    );
+    stage.expect("client", "received 60 messages in order")?;
+    stage.exit("client", 0)
 }
 
 /// The legacy iptables (Debian's `iptables-legacy`) takes a lock in /run,
@@ -318,37 +279,26 @@ fn an_ordinary_user_runs_the_lab() -> anyhow::Result<()> {
 #[test]
 fn an_ordinary_user_drops_packets_with_the_legacy_iptables_too() -> anyhow::Result<()> {
     let legacy = Path::new("/usr/sbin/iptables-legacy");
-    if !nix::unistd::geteuid().is_root() || !legacy.is_file() {
-        eprintln!("skipped: needs root (to become uid 65534) and /usr/sbin/iptables-legacy");
+    if !legacy.is_file() {
+        eprintln!("skipped: no /usr/sbin/iptables-legacy");
         return Ok(());
     }
-    let Some(setpriv) = tool("setpriv") else {
-        eprintln!("skipped: no setpriv (util-linux) to become uid 65534");
+    let bins = [("loss-lab-server", env!("CARGO_BIN_EXE_loss-lab-server"))];
+    let Some(nobody) = course::Nobody::new("loss-lab-legacy", &bins)? else {
         return Ok(());
     };
-    let folder = std::env::temp_dir().join(format!("loss-lab-legacy-{}", std::process::id()));
-    std::fs::create_dir_all(&folder)?;
-    let server = folder.join("loss-lab-server");
-    std::fs::copy(env!("CARGO_BIN_EXE_loss-lab-server"), &server)?;
-    std::os::unix::fs::symlink(legacy, folder.join("iptables"))?;
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o755))?;
-    let result = (|| -> anyhow::Result<()> {
-        let mut stage = Stage::new(course::Bins::new().with("setpriv", &setpriv));
-        stage.serve(
-            "server",
-            format!(
-                "PATH={}:/usr/bin:/bin setpriv --reuid=65534 --regid=65534 --clear-groups {} \
-                 --loss 0.2",
-                folder.display(),
-                server.display()
-            )
-            .as_str(),
-        )?;
-        stage.seen("server", "iptables drops 20% of the packets sent to port")?;
-        stage.interrupt("server")?;
-        stage.exit("server", 0)
-    })();
-    std::fs::remove_dir_all(&folder)?;
-    result
+    std::os::unix::fs::symlink(legacy, nobody.folder().join("iptables"))?;
+    let mut stage = Stage::new(nobody.bins());
+    stage.serve(
+        "server",
+        format!(
+            "PATH={}:/usr/bin:/bin {} --loss 0.2",
+            nobody.folder().display(),
+            nobody.command("loss-lab-server")
+        )
+        .as_str(),
+    )?;
+    stage.seen("server", "iptables drops 20% of the packets sent to port")?;
+    stage.interrupt("server")?;
+    stage.exit("server", 0)
 }

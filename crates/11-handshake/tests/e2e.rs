@@ -2,7 +2,6 @@
 //! arithmetic, and the kernel reports the states each way of closing
 //! leaves; the lab works for an ordinary user too.
 
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, bail, ensure};
@@ -244,62 +243,29 @@ fn a_process_outside_any_lab_is_refused_as_one() -> anyhow::Result<()> {
     stage.exit("client", 1)
 }
 
-fn tool(name: &str) -> Option<PathBuf> {
-    ["/usr/bin", "/bin", "/usr/sbin", "/sbin"]
-        .iter()
-        .map(|dir| Path::new(dir).join(name))
-        .find(|path| path.is_file())
-}
-
 /// The capture as a learner runs it, not as root: uid 65534 opens the
 /// packet socket inside its own lab, where it is root. Only root can switch
 /// to that user; anyone else already ran the other tests unprivileged.
 #[test]
 fn an_ordinary_user_captures_the_handshake() -> anyhow::Result<()> {
-    if !nix::unistd::geteuid().is_root() {
-        eprintln!(
-            "skipped: not root, so every other test of this lesson already ran the lab as an \
-             ordinary user (uid {})",
-            nix::unistd::geteuid()
-        );
-        return Ok(());
-    }
-    let Some(setpriv) = tool("setpriv") else {
-        eprintln!("skipped: no setpriv (util-linux) to become uid 65534");
+    let bins = [
+        ("handshake-server", env!("CARGO_BIN_EXE_handshake-server")),
+        ("handshake-client", env!("CARGO_BIN_EXE_handshake-client")),
+    ];
+    let Some(nobody) = course::Nobody::new("handshake", &bins)? else {
         return Ok(());
     };
-    let folder = std::env::temp_dir().join(format!("handshake-nobody-{}", std::process::id()));
-    std::fs::create_dir_all(&folder)?;
-    let copy = |name: &str, from: &str| -> anyhow::Result<PathBuf> {
-        let to = folder.join(name);
-        std::fs::copy(from, &to)?;
-        Ok(to)
-    };
-    let server = copy("handshake-server", env!("CARGO_BIN_EXE_handshake-server"))?;
-    let client = copy("handshake-client", env!("CARGO_BIN_EXE_handshake-client"))?;
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o755))?;
-    let as_nobody = |program: &Path| {
-        format!(
-            "setpriv --reuid=65534 --regid=65534 --clear-groups {}",
-            program.display()
-        )
-    };
-    let result = (|| -> anyhow::Result<()> {
-        let mut stage = Stage::new(course::Bins::new().with("setpriv", &setpriv));
-        stage.set_deadline(Duration::from_secs(15));
-        stage.serve("server", as_nobody(&server).as_str())?;
-        stage.seen("server", "lab: a private network")?;
-        let addr = stage.var("server").context("no address")?.to_owned();
-        stage.start(
-            "client",
-            format!("{} --addr {addr}", as_nobody(&client)).as_str(),
-        )?;
-        stage.exit("client", 0)?;
-        stage.expect("server", "captured 10 segments")?;
-        stage.expect("server", "kernel: server side TIME_WAIT")?;
-        stage.exit("server", 0)
-    })();
-    std::fs::remove_dir_all(&folder)?;
-    result
+    let mut stage = Stage::new(nobody.bins());
+    stage.set_deadline(Duration::from_secs(15));
+    stage.serve("server", nobody.command("handshake-server").as_str())?;
+    stage.seen("server", "lab: a private network")?;
+    let addr = stage.var("server").context("no address")?.to_owned();
+    stage.start(
+        "client",
+        format!("{} --addr {addr}", nobody.command("handshake-client")).as_str(),
+    )?;
+    stage.exit("client", 0)?;
+    stage.expect("server", "captured 10 segments")?;
+    stage.expect("server", "kernel: server side TIME_WAIT")?;
+    stage.exit("server", 0)
 }
