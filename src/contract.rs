@@ -383,17 +383,21 @@ mod tests {
         Ok(())
     }
 
-    #[test]
-    fn a_unix_ready_line_printed_before_listen_is_caught() -> anyhow::Result<()> {
-        // It names a socket file but listens on nothing.
-        let script = std::env::temp_dir().join(format!("early-unix-{}", std::process::id()));
-        std::fs::write(
-            &script,
-            "#!/bin/sh\necho \"listening on $2\"\nexec sleep 5\n",
-        )?;
+    /// A shell script that says `ready` (a ready line) and then sleeps,
+    /// listening on nothing: a server that lies.
+    fn liar(name: &str, ready: &str) -> anyhow::Result<std::path::PathBuf> {
+        let script = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
+        std::fs::write(&script, format!("#!/bin/sh\n{ready}\nexec sleep 5\n"))?;
         let mut permissions = std::fs::metadata(&script)?.permissions();
         std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
         std::fs::set_permissions(&script, permissions)?;
+        Ok(script)
+    }
+
+    #[test]
+    fn a_unix_ready_line_printed_before_listen_is_caught() -> anyhow::Result<()> {
+        // It names a socket file but listens on nothing.
+        let script = liar("early-unix", "echo \"listening on $2\"")?;
         let result = ready_line_means_ready_unix(&script);
         std::fs::remove_file(&script)?;
         let err = result
@@ -410,14 +414,7 @@ mod tests {
     fn a_line_printed_before_listen_is_caught() -> anyhow::Result<()> {
         // A "server" that prints its ready line, then binds: python would
         // do, but the shell is enough: it prints and never listens at all.
-        let script = std::env::temp_dir().join(format!("early-ready-{}", std::process::id()));
-        std::fs::write(
-            &script,
-            "#!/bin/sh\necho 'listening on 127.0.0.1:9'\nexec sleep 5\n",
-        )?;
-        let mut permissions = std::fs::metadata(&script)?.permissions();
-        std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
-        std::fs::set_permissions(&script, permissions)?;
+        let script = liar("early-ready", "echo 'listening on 127.0.0.1:9'")?;
         let result = ready_line_means_ready(&script, "tcp");
         std::fs::remove_file(&script)?;
         let err = result
