@@ -498,6 +498,116 @@ mod tests {
         Ok(())
     }
 
+    /// A reader or writer whose first call is interrupted by a signal
+    /// (`EINTR`), as a socket's may be: the call is simply made again.
+    struct Interrupted<T> {
+        inner: T,
+        interrupted: bool,
+    }
+
+    impl<T> Interrupted<T> {
+        fn new(inner: T) -> Self {
+            Interrupted {
+                inner,
+                interrupted: false,
+            }
+        }
+
+        fn once(&mut self) -> io::Result<()> {
+            if std::mem::replace(&mut self.interrupted, true) {
+                Ok(())
+            } else {
+                Err(io::ErrorKind::Interrupted.into())
+            }
+        }
+    }
+
+    impl<T: Read> Read for Interrupted<T> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            self.once()?;
+            self.inner.read(buf)
+        }
+    }
+
+    impl<T: Write> Write for Interrupted<T> {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.once()?;
+            self.inner.write(buf)
+        }
+
+        fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+            self.once()?;
+            self.inner.write_vectored(bufs)
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            self.inner.flush()
+        }
+    }
+
+    #[test]
+    fn an_interrupted_call_is_made_again() -> Result<(), FrameError> {
+        let mut out = Interrupted::new(Vec::new());
+        write_frame(&mut out, b"hi")?;
+        assert_eq!(out.inner, b"\0\0\0\x02hi");
+        let mut payload = Vec::new();
+        let mut reader = Interrupted::new(Cursor::new(out.inner));
+        assert!(read_frame(&mut reader, 16, &mut payload)?);
+        assert_eq!(payload, b"hi");
+        Ok(())
+    }
+
+    #[test]
+    fn a_socket_error_is_the_source_of_the_frame_error() {
+        use std::error::Error;
+        let err = FrameError::from(io::Error::from(io::ErrorKind::ConnectionReset));
+        assert!(err.source().is_some());
+        assert!(FrameError::LineCut { got: 1 }.source().is_none());
+    }
+
+    #[test]
+    fn the_default_maximum_is_64_kib() {
+        assert_eq!(MAX_MESSAGE, 65_536);
+    }
+
+    #[test]
+    fn a_line_of_max_bytes_cut_by_the_end_is_cut_not_too_long() {
+        let (lines, end) = lines_of(b"12345", 5);
+        assert!(lines.is_empty());
+        assert!(matches!(end, Some(FrameError::LineCut { got: 5 })));
+    }
+
+    #[test]
+    fn the_decoder_waits_for_the_newline_of_a_line_of_max_bytes() {
+        let mut decoder = LineDecoder::new(4);
+        decoder.push(b"1234");
+        assert!(matches!(decoder.next_line(), Ok(None)));
+        assert_eq!(decoder.pending(), 4);
+        decoder.push(b"\n");
+        assert_eq!(decoder.next_line().ok().flatten(), Some(b"1234".to_vec()));
+        assert_eq!(decoder.pending(), 0);
+    }
+
+    #[test]
+    fn closing_gently_lets_the_peer_read_our_last_words() -> io::Result<()> {
+        use std::net::TcpListener;
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let mut peer = TcpStream::connect(listener.local_addr()?)?;
+        let (mut conn, _) = listener.accept()?;
+        // The peer sends what we will never read, then waits for our answer.
+        peer.write_all(&[b'x'; 100_000])?;
+        conn.write_all(b"error: no")?;
+        peer.shutdown(Shutdown::Write)?;
+        close_gently(conn);
+        // A plain close with the 100,000 bytes unread would have sent RST,
+        // and the peer's read would fail with "connection reset".
+        peer.set_read_timeout(Some(Duration::from_secs(5)))?;
+        let mut answer = Vec::new();
+        peer.read_to_end(&mut answer)?;
+        assert_eq!(answer, b"error: no");
+        Ok(())
+    }
+
     #[test]
     fn write_line_refuses_a_newline_inside() {
         let mut out = Vec::new();

@@ -135,6 +135,18 @@ fn write_escaped(f: &mut fmt::Formatter<'_>, c: char) -> fmt::Result {
 #[cfg(test)]
 mod tests {
     #[test]
+    fn ends_of_a_long_run_of_wide_characters_keep_as_many_as_asked() {
+        let text = "一二三四五六七八九十".repeat(40);
+        let shown = super::ends(text.as_bytes(), 16);
+        let (head, tail) = shown.split_once(" … ").unwrap_or_default();
+        assert_eq!(head, "一二三四五六七八九十一二三四五六");
+        assert_eq!(tail, "五六七八九十一二三四五六七八九十");
+        // Short enough to be formatted whole, too long to be shown whole.
+        let middle = super::ends(b"abcdefghijklmnopqrstuvwxyz", 4);
+        assert_eq!(middle, "abcd … wxyz");
+    }
+
+    #[test]
     fn ends_keeps_the_first_and_last_characters_of_long_text() {
         let text = "流里只有字节".repeat(100);
         assert_eq!(super::ends(text.as_bytes(), 3), "流里只 … 有字节");
