@@ -267,10 +267,13 @@ fn read_full(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
 /// we sent last (an error message, say).
 ///
 /// Closing a socket while bytes from the peer wait unread in its receive
-/// queue makes the kernel send RST instead of FIN, and a RST makes the
-/// peer's kernel throw away what its program had not read yet: our last
-/// message among it. So: send FIN (`shutdown(Write)`), then read and discard
-/// what the peer still sends, for at most 1 MiB or one second, then close.
+/// queue makes the kernel reset the connection at once, instead of ending
+/// it: what we wrote and it has not sent yet is thrown away (a peer that
+/// stopped reading has left it waiting), the peer's next read fails with
+/// "connection reset" instead of seeing the end, and some systems drop what
+/// the peer had received but not read. So: send FIN (`shutdown(Write)`)
+/// after our last message, then read and discard what the peer still sends,
+/// for at most 1 MiB or one second, then close.
 pub fn close_gently(stream: TcpStream) {
     let _ = stream.shutdown(Shutdown::Write);
     let deadline = Instant::now() + Duration::from_secs(1);
@@ -555,6 +558,36 @@ mod tests {
         assert!(read_frame(&mut reader, 16, &mut payload)?);
         assert_eq!(payload, b"hi");
         Ok(())
+    }
+
+    /// A reader and writer whose every call fails as a reset socket's does.
+    struct Broken;
+
+    impl Read for Broken {
+        fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+            Err(io::ErrorKind::ConnectionReset.into())
+        }
+    }
+
+    impl Write for Broken {
+        fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+            Err(io::ErrorKind::BrokenPipe.into())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_failing_socket_is_an_error_not_a_retry() {
+        let mut payload = Vec::new();
+        assert!(matches!(
+            read_frame(&mut Broken, 16, &mut payload),
+            Err(FrameError::Io(_))
+        ));
+        assert!(write_frame(&mut Broken, b"x").is_err());
+        assert!(write_line(&mut Broken, b"x").is_err());
     }
 
     #[test]
