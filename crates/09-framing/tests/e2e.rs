@@ -119,18 +119,14 @@ fn a_python_client_one_send_per_message_sees_the_same_gluing() -> anyhow::Result
         .with_context(|| format!("no client address in: {line}"))?;
     // Python's send() returns before the bytes reach the server: wait until
     // the server's kernel holds all 16 of them.
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    loop {
-        let queued = common::tcp_state::queues_of(server, client)?.map(|q| q.unread);
-        if queued == Some(16) {
-            break;
-        }
-        ensure!(
-            std::time::Instant::now() < deadline,
-            "the server's kernel holds {queued:?} bytes of 16 after 5 s"
-        );
-        std::thread::sleep(Duration::from_millis(1));
-    }
+    let queued = common::tcp_state::wait_for_queues(server, client, Duration::from_secs(5), |q| {
+        q.unread == 16
+    })?
+    .map(|q| q.unread);
+    ensure!(
+        queued == Some(16),
+        "the server's kernel holds {queued:?} bytes of 16 after 5 s"
+    );
     let glued = reads(&mut stage, 1)?;
     ensure!(
         glued[0] == "你好helloworld",

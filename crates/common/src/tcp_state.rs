@@ -144,20 +144,35 @@ pub fn queues_of(local: SocketAddr, remote: SocketAddr) -> io::Result<Option<Que
 
 /// Waits until the peer's kernel has acknowledged every byte sent on the
 /// connection from `local` to `remote` (so that they wait in its receive
-/// queue), checking every millisecond until `limit` has passed. Says
-/// whether they were.
+/// queue), or `limit` has passed. Says whether they were.
 pub fn wait_acknowledged(
     local: SocketAddr,
     remote: SocketAddr,
     limit: std::time::Duration,
 ) -> io::Result<bool> {
+    let queues = wait_for_queues(local, remote, limit, |queues| queues.unacknowledged == 0)?;
+    Ok(queues.is_some_and(|queues| queues.unacknowledged == 0))
+}
+
+/// Waits until the queues of the connection from `local` to `remote` are
+/// as `wanted` says, or `limit` has passed, and gives them as they were
+/// last seen (`None` once the kernel holds no such connection).
+///
+/// The kernel sends no event when a queue changes, so this reads its table
+/// every millisecond: a wait bounded by `limit`, not a guess at how long.
+pub fn wait_for_queues(
+    local: SocketAddr,
+    remote: SocketAddr,
+    limit: std::time::Duration,
+    wanted: impl Fn(Queues) -> bool,
+) -> io::Result<Option<Queues>> {
     let deadline = std::time::Instant::now() + limit;
     loop {
         match queues_of(local, remote)? {
-            Some(queues) if queues.unacknowledged == 0 => return Ok(true),
-            None => return Ok(false),
-            Some(_) if std::time::Instant::now() >= deadline => return Ok(false),
-            Some(_) => std::thread::sleep(std::time::Duration::from_millis(1)),
+            Some(queues) if !wanted(queues) && std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            seen => return Ok(seen),
         }
     }
 }

@@ -71,10 +71,21 @@ fn serve(args: Args) -> anyhow::Result<()> {
             // and the client's kernel may delay its ACK by up to 40 ms. Each
             // echo is written whole, so there is nothing worth waiting for.
             conn.set_nodelay(true).context("cannot set TCP_NODELAY")?;
-            match args.framing {
-                Framing::Lines => echo_lines(conn, client, args.max)?,
-                _ => echo_frames(conn, client, args.max)?,
-            }
+            let framed = match args.framing {
+                // A newline after each message.
+                Framing::Lines => Framed {
+                    read: framing::read_line,
+                    write: framing::write_line,
+                    name: "line",
+                },
+                // Its length in 4 bytes before each message.
+                _ => Framed {
+                    read: framing::read_frame,
+                    write: framing::write_frame,
+                    name: "frame",
+                },
+            };
+            echo(conn, client, args.max, &framed)?;
         },
     }
 }
@@ -148,30 +159,46 @@ fn read_unframed(listener: &TcpListener, quit: &QuitWord) -> anyhow::Result<()> 
 }
 // ANCHOR_END: unframed
 
-// ANCHOR: lines
-/// Line framing: read up to each newline, echo the line back with its
-/// newline.
-fn echo_lines(conn: TcpStream, client: SocketAddr, max: usize) -> anyhow::Result<()> {
+/// The socket, read through a buffer, and written through one.
+type Reader = BufReader<TcpStream>;
+type Writer = BufWriter<TcpStream>;
+
+// ANCHOR: echo
+/// One framing, as the echo loop uses it: how to read one message, how to
+/// write one, and what a message is called.
+struct Framed {
+    /// `framing::read_line` or `framing::read_frame`.
+    read: fn(&mut Reader, usize, &mut Vec<u8>) -> Result<bool, FrameError>,
+    /// `framing::write_line` or `framing::write_frame`.
+    write: fn(&mut Writer, &[u8]) -> std::io::Result<()>,
+    /// `line` or `frame`.
+    name: &'static str,
+}
+
+/// Reads one message at a time in the client's framing, and echoes each
+/// back in the same framing, until the client closes or breaks the framing.
+fn echo(conn: TcpStream, client: SocketAddr, max: usize, framed: &Framed) -> anyhow::Result<()> {
     let mut out = common::out();
-    // BufReader reads the socket in pieces of 8 KiB and hands out lines from
-    // them; BufWriter gathers our echoes into few write() calls.
+    // BufReader reads the socket in pieces of 8 KiB and hands out messages
+    // from them; BufWriter gathers our echoes into few write() calls.
     let mut reader = BufReader::new(conn.try_clone().context("cannot clone the socket")?);
     let mut writer = BufWriter::new(conn);
-    let mut line = Vec::new();
+    let mut message = Vec::new();
     for number in 1_u64.. {
-        match framing::read_line(&mut reader, max, &mut line) {
+        match (framed.read)(&mut reader, max, &mut message) {
             Ok(true) => {}
             Ok(false) => {
-                let got = common::show::count(number - 1, "line");
+                let got = common::show::count(number - 1, framed.name);
                 writeln!(out, "{client} closed the connection after {got}")?;
                 break;
             }
-            Err(err) => return refuse(writer, client, &err, framing::write_line),
+            Err(err) => return refuse(writer, client, &err, framed.write),
         }
-        writeln!(out, "line {number}: {}", describe(&line, "an empty line"))?;
+        let shown = describe(&message, framed.name);
+        writeln!(out, "{} {number}: {shown}", framed.name)?;
         // Flush before the next read() could block: every echo of what has
         // arrived is on its way before we wait for more.
-        let sent = framing::write_line(&mut writer, &line).and_then(|()| {
+        let sent = (framed.write)(&mut writer, &message).and_then(|()| {
             if reader.buffer().is_empty() {
                 writer.flush()
             } else {
@@ -185,53 +212,14 @@ fn echo_lines(conn: TcpStream, client: SocketAddr, max: usize) -> anyhow::Result
     }
     Ok(())
 }
-// ANCHOR_END: lines
-
-// ANCHOR: length
-/// Length-prefix framing: read 4 bytes of length, then that many bytes;
-/// echo the frame back.
-fn echo_frames(conn: TcpStream, client: SocketAddr, max: usize) -> anyhow::Result<()> {
-    let mut out = common::out();
-    let mut reader = BufReader::new(conn.try_clone().context("cannot clone the socket")?);
-    let mut writer = BufWriter::new(conn);
-    let mut frame = Vec::new();
-    for number in 1_u64.. {
-        match framing::read_frame(&mut reader, max, &mut frame) {
-            Ok(true) => {}
-            Ok(false) => {
-                let got = common::show::count(number - 1, "frame");
-                writeln!(out, "{client} closed the connection after {got}")?;
-                break;
-            }
-            Err(err) => return refuse(writer, client, &err, framing::write_frame),
-        }
-        writeln!(
-            out,
-            "frame {number}: {}",
-            describe(&frame, "an empty frame")
-        )?;
-        let sent = framing::write_frame(&mut writer, &frame).and_then(|()| {
-            if reader.buffer().is_empty() {
-                writer.flush()
-            } else {
-                Ok(())
-            }
-        });
-        if let Err(err) = sent {
-            writeln!(out, "{client}: cannot send the echo ({err}); dropping it")?;
-            break;
-        }
-    }
-    Ok(())
-}
-// ANCHOR_END: length
+// ANCHOR_END: echo
 
 /// How a message is shown: its size and its text, or what it is when it has
 /// none. Bytes that are not UTF-8 show as U+FFFD and controls escaped, so
 /// nothing a client sends reaches the terminal raw.
-fn describe(message: &[u8], empty: &str) -> String {
+fn describe(message: &[u8], name: &str) -> String {
     if message.is_empty() {
-        return format!("0 bytes: ({empty})");
+        return format!("0 bytes: (an empty {name})");
     }
     let utf8 = if std::str::from_utf8(message).is_ok() {
         ""
@@ -245,10 +233,10 @@ fn describe(message: &[u8], empty: &str) -> String {
 /// The client broke the framing (or the connection broke): say so, tell the
 /// client why in its own framing, and close, so the server can go on.
 fn refuse(
-    mut writer: BufWriter<TcpStream>,
+    mut writer: Writer,
     client: SocketAddr,
     err: &FrameError,
-    write: fn(&mut BufWriter<TcpStream>, &[u8]) -> std::io::Result<()>,
+    write: fn(&mut Writer, &[u8]) -> std::io::Result<()>,
 ) -> anyhow::Result<()> {
     writeln!(common::out(), "{client}: {err}; dropping it")?;
     if let FrameError::Io(_) = err {
