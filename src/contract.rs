@@ -142,14 +142,7 @@ pub fn ready_line_means_ready_unix(server: &Path) -> anyhow::Result<()> {
         let child = KillOnDrop(child);
         let pid = child.0.id();
         wait_until_writing(pid)?;
-        let mut listening = Vec::new();
-        for _ in 0..100 {
-            listening = unix_listeners_of(pid)?;
-            if !listening.is_empty() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(2));
-        }
+        let listening = read_a_few_times(|| unix_listeners_of(pid), |found| !found.is_empty())?;
         ensure!(
             std::fs::read_to_string(format!("/proc/{pid}/wchan"))?.contains("pipe_write"),
             "it stopped waiting to write its ready line while it was being checked"
@@ -235,14 +228,10 @@ pub fn ready_line_means_ready(server: &Path, transport: &str) -> anyhow::Result<
     // tables show now is what it had before it printed. They are read a few
     // times while it stays blocked, so a read of /proc that races with
     // another process's change of the same table cannot fail the check.
-    let mut sockets = Vec::new();
-    for _ in 0..100 {
-        sockets = sockets_of(pid, transport)?;
-        if sockets.iter().any(|(_, state)| state == ready_state) {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    }
+    let sockets = read_a_few_times(
+        || sockets_of(pid, transport),
+        |found| found.iter().any(|(_, state)| state == ready_state),
+    )?;
     ensure!(
         std::fs::read_to_string(format!("/proc/{pid}/wchan"))?.contains("pipe_write"),
         "it stopped waiting to write its ready line while it was being checked"
@@ -317,6 +306,26 @@ fn wait_until_writing(pid: u32) -> anyhow::Result<()> {
         }
         std::thread::sleep(Duration::from_millis(1));
     }
+}
+
+/// Reads a kernel table with `read` until `found` is satisfied, up to 100
+/// times 2 ms apart, and gives the last reading. While the server is
+/// blocked writing its ready line, its own sockets cannot change; the
+/// readings are repeated only because a read of /proc can race with another
+/// process's change of the same table.
+fn read_a_few_times<T>(
+    read: impl Fn() -> anyhow::Result<T>,
+    found: impl Fn(&T) -> bool,
+) -> anyhow::Result<T> {
+    let mut reading = read()?;
+    for _ in 1..100 {
+        if found(&reading) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+        reading = read()?;
+    }
+    Ok(reading)
 }
 
 /// The sockets of process `pid` in the kernel's table for `transport`
