@@ -38,6 +38,9 @@ against_every_server!(
 
 #[test]
 fn the_demo_plays() -> anyhow::Result<()> {
+    // The demo floods the room too: not beside the heavy tests, which would
+    // starve its two readers of CPU.
+    let _turn = heavy();
     course::play_demo(
         env!("CARGO_MANIFEST_DIR"),
         bins!["chat-server", "chat-client", "chat-load"],

@@ -10,7 +10,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
@@ -34,13 +34,19 @@ struct Args {
 
 #[derive(Subcommand)]
 enum What {
-    /// Join as NICK and send up to LINES lines of 200 bytes as fast as the
-    /// server takes them, until a line containing UNTIL comes back.
+    /// Join as NICK and send up to LINES lines of 200 bytes, RATE a second,
+    /// until a line containing UNTIL comes back.
     Flood {
         #[arg(long, default_value = "flood")]
         nick: String,
         #[arg(long, default_value_t = 200_000)]
         lines: usize,
+        /// Lines a second: fast enough to fill a client that reads nothing
+        /// within a second or two, slow enough for every client that does
+        /// read to keep up, even a debug build on a busy machine.
+        #[arg(long, default_value_t = 40_000,
+              value_parser = clap::value_parser!(u32).range(1..))]
+        rate: u32,
         #[arg(long, default_value = "was dropped: too slow")]
         until: String,
     },
@@ -50,12 +56,17 @@ enum What {
 
 fn main() -> ExitCode {
     common::run(13, |args: Args| match args.what {
-        What::Flood { nick, lines, until } => flood(args.addr, &nick, lines, &until),
+        What::Flood {
+            nick,
+            lines,
+            rate,
+            until,
+        } => flood(args.addr, &nick, lines, rate, &until),
         What::Bench(options) => bench::run(&options),
     })
 }
 
-fn flood(addr: SocketAddr, nick: &str, lines: usize, until: &str) -> anyhow::Result<()> {
+fn flood(addr: SocketAddr, nick: &str, lines: usize, rate: u32, until: &str) -> anyhow::Result<()> {
     let mut out = common::out();
     let mut socket = TcpStream::connect_timeout(&addr, Duration::from_secs(10))
         .with_context(|| format!("cannot connect to {addr}"))?;
@@ -81,11 +92,19 @@ fn flood(addr: SocketAddr, nick: &str, lines: usize, until: &str) -> anyhow::Res
         "{nick}: sending lines of 200 bytes until the room says `{until}`"
     )?;
     let padding = "-".repeat(180);
+    let started = Instant::now();
     for at in 0..lines {
         if heard.load(Ordering::Relaxed) {
             break;
         }
         socket.write_all(format!("{at:>8} {padding}\n").as_bytes())?;
+        // Every 100 lines, wait until the time line `at` was due at RATE.
+        if at % 100 == 99 {
+            let due = started + Duration::from_secs_f64((at + 1) as f64 / f64::from(rate));
+            if let Some(early) = due.checked_duration_since(Instant::now()) {
+                std::thread::sleep(early);
+            }
+        }
     }
     socket.write_all(b"/quit\n")?;
     match reader.join() {
